@@ -1,0 +1,277 @@
+"""The one place that pulls numbers out of a model: every plotted number has its formula here.
+
+All functions take a CharRNN and a Vocab, run the model by hand one time step at a time (`CharRNN.step`,
+the same weights as the fused module), and return numpy arrays. None of them touches the model's .grad,
+its optimizer, or its mode.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from charviz.data import Vocab
+from charviz.model import CharRNN, State
+
+
+def _unroll(model: CharRNN, x: torch.Tensor, h0: State | None = None):
+    """Run the cell by hand over x (B, T, V). Returns a dict of per-step tensors:
+
+    states[t] the state after reading x[:, t] ((B, H), or (h, c) for lstm); hs[t] its h part (B, H);
+    gi (B, T, G*H) = W_ih x_t + b_ih; gh[t] (B, G*H) = W_hh h_{t-1} + b_hh; logits (B, T, V) = head(h_t),
+    the prediction for the character after x[:, t]; next_logits (B, V): the prediction after the whole input
+    (head(h0) for an empty input).
+    """
+    B, T, _ = x.shape
+    state = model.init_state(B, dtype=x.dtype) if h0 is None else h0
+    h_prev = [CharRNN.hidden_of(state)]
+    states, gh = [], []
+    gi = model.input_gates(x)  # (B, T, G*H): the input share of every step in one matmul
+    # unbind, not gi[:, t]: its backward stacks once instead of zero-filling a (B, T, G*H) tensor per step
+    for gi_t in gi.unbind(1):
+        gh.append(model.hidden_gates(h_prev[-1]))  # (B, G*H)
+        state = model.cell_update(gi_t, gh[-1], state)
+        states.append(state)
+        h_prev.append(CharRNN.hidden_of(state))
+    hs = h_prev[1:]
+    if hs:
+        logits = model.head(torch.stack(hs, dim=1))  # (B, T, V)
+        next_logits = logits[:, -1]
+    else:
+        logits = torch.zeros(B, 0, model.vocab_size, dtype=x.dtype)
+        next_logits = model.head(h_prev[0])  # (B, V)
+    return {"states": states, "hs": hs, "h_prev": h_prev[:-1], "gi": gi, "gh": gh, "logits": logits,
+            "next_logits": next_logits}
+
+
+def _onehot(vocab: Vocab, text: str, dtype) -> torch.Tensor:
+    ids = torch.tensor(vocab.encode(text), dtype=torch.long)
+    return F.one_hot(ids, len(vocab)).to(dtype)  # (T, V)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# forward trace: what the model computes at every step
+
+
+@dataclass
+class Trace:
+    """One forward pass over `text`, row t = after reading text[t]. Shapes: T = len(text), V, H."""
+
+    text: str
+    chars: list[str]  # (T,) the input characters
+    onehot: np.ndarray  # (T, V) one-hot input vectors
+    hidden: np.ndarray  # (T, H) hidden state h_t after reading chars[t]
+    cell: np.ndarray | None  # (T, H) LSTM cell state c_t, None for rnn/gru
+    logits: np.ndarray  # (T, V) head(h_t): scores for the character after chars[t]
+    probs: np.ndarray  # (T, V) softmax(logits) row by row
+    targets: list[str | None]  # (T,) the true next character text[t+1]; None for the last row
+    target_ids: np.ndarray  # (T,) its index; -1 for the last row
+    losses: np.ndarray  # (T,) -ln probs[t, target_ids[t]] in nats; nan for the last row
+    next_probs: np.ndarray  # (V,) prediction for the character after the text (= probs[-1]; from h0 if empty)
+    itos: tuple[str, ...] = field(default=())  # the vocabulary, column order
+
+    @property
+    def target_probs(self) -> np.ndarray:
+        """(T,) probability the model gave the true next character; nan for the last row."""
+        out = np.full(len(self.chars), np.nan, dtype=np.float64)
+        known = self.target_ids >= 0
+        out[known] = self.probs[known, self.target_ids[known]]
+        return out
+
+
+@torch.no_grad()
+def forward_trace(model: CharRNN, vocab: Vocab, text: str, h0: State | None = None) -> Trace:
+    """Run the model over `text` one character at a time and record every intermediate (numpy, float32).
+
+    Raises ValueError naming any character that is not in the vocabulary.
+    """
+    dtype = model.head.weight.dtype
+    x = _onehot(vocab, text, dtype)  # (T, V)
+    run = _unroll(model, x[None], h0)
+    states, logits, next_logits = run["states"], run["logits"][0], run["next_logits"][0]  # (T, V), (V,)
+    T, V, H = len(text), len(vocab), model.hidden_size
+    hidden = torch.cat([CharRNN.hidden_of(s) for s in states]) if states else torch.zeros(0, H)
+    cell = None
+    if model.cell == "lstm":
+        cell = torch.cat([s[1] for s in states]) if states else torch.zeros(0, H)
+        cell = cell.float().numpy()
+    probs = torch.softmax(logits.double(), dim=-1)  # (T, V), exact enough that rows sum to 1
+    target_ids = np.full(T, -1, dtype=np.int64)
+    target_ids[: max(T - 1, 0)] = np.asarray(vocab.encode(text[1:]), dtype=np.int64)
+    losses = np.full(T, np.nan, dtype=np.float64)
+    if T > 1:
+        logp = torch.log_softmax(logits.double(), dim=-1)  # (T, V)
+        losses[:-1] = -logp[torch.arange(T - 1), torch.from_numpy(target_ids[:-1])].numpy()
+    return Trace(
+        text=text,
+        chars=list(text),
+        onehot=x.float().numpy().reshape(T, V),
+        hidden=hidden.float().numpy().reshape(T, H),
+        cell=cell,
+        logits=logits.float().numpy().reshape(T, V),
+        probs=probs.numpy().reshape(T, V),
+        targets=[*text[1:], None] if T else [],
+        target_ids=target_ids,
+        losses=losses,
+        next_probs=torch.softmax(next_logits.double(), dim=-1).numpy(),
+        itos=vocab.itos,
+    )
+
+
+def predict_next(model: CharRNN, vocab: Vocab, prefix: str, k: int = 5) -> list[tuple[str, float]]:
+    """The k most likely next characters after `prefix` with their probabilities, most likely first.
+
+    An empty prefix gives the prediction from the initial (zero) hidden state.
+    """
+    p = forward_trace(model, vocab, prefix).next_probs
+    order = np.argsort(-p, kind="stable")[: max(1, min(k, len(p)))]
+    return [(vocab.itos[i], float(p[i])) for i in order]
+
+
+@torch.no_grad()
+def generate(
+    model: CharRNN,
+    vocab: Vocab,
+    prefix: str,
+    n: int,
+    temperature: float = 1.0,
+    seed: int | None = None,
+) -> list[tuple[str, float]]:
+    """Continue `prefix` by n characters. -> [(char, p)] with p the model's softmax probability of that char.
+
+    temperature 0 picks the argmax; otherwise sample from softmax(logits / temperature). A seed makes the
+    sample repeatable. An empty prefix starts from the initial hidden state.
+    """
+    if temperature < 0:
+        raise ValueError("temperature must be >= 0")
+    gen = torch.Generator().manual_seed(seed) if seed is not None else None
+    dtype = model.head.weight.dtype
+    state = model.init_state(1, dtype=dtype)
+    for t in range(len(prefix)):  # feed the prefix
+        state = model.step(_onehot(vocab, prefix[t], dtype), state)
+    out = []
+    eye = torch.eye(len(vocab), dtype=dtype)
+    for _ in range(n):
+        logits = model.head(CharRNN.hidden_of(state))[0].double()  # (V,)
+        probs = torch.softmax(logits, dim=-1)
+        if temperature == 0:
+            i = int(torch.argmax(logits))
+        else:
+            i = int(torch.multinomial(torch.softmax(logits / temperature, dim=-1), 1, generator=gen))
+        out.append((vocab.itos[i], float(probs[i])))
+        state = model.step(eye[i : i + 1], state)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# gradient flow: backpropagation through time, measured
+
+
+@dataclass
+class GradFlow:
+    """Gradients of one unrolled forward/backward over inputs text[:-1], targets text[1:] (T = len(text)-1)."""
+
+    chars: list[str]  # (T,) input characters
+    targets: list[str]  # (T,) target characters
+    loss: np.ndarray  # (T,) L_t = -ln p(target_t) in nats
+    grad_norm_total: np.ndarray  # (T,) ||dL/dh_t||, L = sum_t L_t, every path through later steps included
+    grad_norm_last: np.ndarray  # (T,) ||dL_T/dh_t||: how much of the last step's loss reaches step t
+    saliency: np.ndarray  # (T,) ||dL_T/dx_t||: how much the last prediction depends on input t
+    param_grad_norms: dict[str, float]  # name -> ||dL/dparam||, L = sum of step losses
+    param_grads: dict[str, np.ndarray]  # name -> dL/dparam itself
+    singular_values: np.ndarray  # singular values of W_hh (weight_hh_l0; stacked gates for lstm/gru)
+
+
+def gradient_flow(model: CharRNN, vocab: Vocab, text: str, dtype=torch.float64) -> GradFlow:
+    """Backpropagation through time on a copy of the model, unrolled step by step.
+
+    dL/dh_t is taken with respect to the very tensor h_t that step t+1 consumes, so it includes the direct
+    path (head at step t) and every path through later steps. Works on a float64 copy: the model passed in,
+    its .grad and its optimizer are untouched.
+    """
+    if len(text) < 2:
+        raise ValueError("gradient flow needs at least 2 characters (an input and its target)")
+    m = copy.deepcopy(model).to(dtype)
+    for p in m.parameters():
+        p.grad = None
+    ids = torch.tensor(vocab.encode(text), dtype=torch.long)  # (T+1,)
+    inputs, targets = ids[:-1], ids[1:]  # (T,), (T,)
+    T, V = len(inputs), len(vocab)
+    # two copies of the sequence side by side: row 0 carries the summed loss, row 1 only the last step's
+    # loss. Rows never interact, so one backward pass gives dL/dh_t (row 0) and dL_T/dh_t (row 1).
+    x = F.one_hot(inputs, V).to(dtype).expand(2, T, V).clone().requires_grad_(True)  # (2, T, V) leaf
+    with torch.enable_grad():
+        run = _unroll(m, x)
+        logits = run["logits"]  # (2, T, V)
+        losses = F.cross_entropy(logits.reshape(2 * T, V), targets.repeat(2), reduction="none").view(2, T)
+        objective = losses[0].sum() + losses[1, -1]
+        grads = torch.autograd.grad(objective, [x, logits, run["gi"], *run["hs"], *run["gh"]])
+    g_x, g_logits, g_gi = grads[0], grads[1][0], grads[2][0]  # row 0: (T, V), (T, V), (T, G*H)
+    g_h = torch.stack(grads[3 : 3 + T], dim=1)  # (2, T, H)
+    g_gh = torch.stack(grads[3 + T :])[:, 0]  # (T, G*H)
+    # parameter gradients of the summed loss from the per-step gradients: every weight enters only through
+    # gi = W_ih x + b_ih, gh = W_hh h_prev + b_hh and logits = W h + b, so dL/dW = sum_t delta_t^T input_t
+    h_all = torch.stack(run["hs"], dim=1)[0].detach()  # (T, H)
+    h_prev = torch.stack(run["h_prev"], dim=1)[0].detach()  # (T, H)
+    x0 = x[0].detach()
+    param_grads = {
+        "rnn.weight_ih_l0": g_gi.T @ x0,
+        "rnn.weight_hh_l0": g_gh.T @ h_prev,
+        "rnn.bias_ih_l0": g_gi.sum(0),
+        "rnn.bias_hh_l0": g_gh.sum(0),
+        "head.weight": g_logits.T @ h_all,
+        "head.bias": g_logits.sum(0),
+    }
+    w_hh = m.rnn.weight_hh_l0.detach()
+    return GradFlow(
+        chars=list(text[:-1]),
+        targets=list(text[1:]),
+        loss=losses[0].detach().numpy(),
+        grad_norm_total=g_h[0].norm(dim=-1).numpy(),
+        grad_norm_last=g_h[1].norm(dim=-1).numpy(),
+        saliency=g_x[1].norm(dim=-1).numpy(),
+        param_grad_norms={n: float(param_grads[n].norm()) for n, _ in m.named_parameters()},
+        param_grads={n: g.numpy() for n, g in param_grads.items()},
+        singular_values=torch.linalg.svdvals(w_hh).numpy(),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the scalar example: why gradients vanish or explode
+
+
+def scalar_bptt(
+    w: float,
+    steps: int,
+    nonlinearity: str = "linear",
+    h0: float = 0.1,
+    x: float = 0.0,
+) -> np.ndarray:
+    """The one-neuron RNN h_{t+1} = f(w * h_t + x), f = identity or tanh, unrolled for T = steps steps.
+
+    Returns g of length steps+1 with g[t] = dh_T/dh_t = prod_{s=t}^{T-1} w * f'(w h_s + x):
+    w^(T-t) exactly for the linear case (w = 3: g[T-1] = 3, g[T-2] = 9, ...), and at most that in
+    absolute value for tanh, since tanh' <= 1.
+    """
+    if steps < 0:
+        raise ValueError("steps must be >= 0")
+    if nonlinearity not in ("linear", "tanh"):
+        raise ValueError("nonlinearity must be 'linear' or 'tanh'")
+    local = np.empty(steps, dtype=np.float64)  # local[s] = dh_{s+1}/dh_s
+    h = float(h0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for s in range(steps):
+            a = w * h + x
+            if nonlinearity == "linear":
+                h, local[s] = a, w
+            else:
+                h = np.tanh(a)
+                local[s] = w * (1.0 - h * h)
+        g = np.ones(steps + 1, dtype=np.float64)
+        for t in range(steps - 1, -1, -1):
+            g[t] = g[t + 1] * local[t]
+    return g

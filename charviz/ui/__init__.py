@@ -1,0 +1,1 @@
+"""Streamlit wiring: the only part of charviz that imports streamlit."""
