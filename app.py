@@ -1,0 +1,30 @@
+"""charviz: `streamlit run app.py`. Declares the pages and keeps the live training status in the sidebar."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from charviz.ui import session  # noqa: F401  (caps torch's threads before any training starts)
+from charviz.ui.sidebar import training_status
+
+st.set_page_config(page_title="charviz", page_icon="🔤", layout="wide")
+
+HERE = Path(__file__).parent
+
+# to add a page: put it in pages/ and add a (path, title, icon) row; rows whose file is missing are skipped
+PAGES = [
+    ("pages/home.py", "Home", "🏠"),
+    ("pages/train.py", "Train", "🏋️"),
+    ("pages/hello.py", "Hello", "👋"),
+    ("pages/predict.py", "Predict", "🔮"),
+]
+
+nav = st.navigation(
+    [
+        st.Page(path, title=title, icon=icon, default=(i == 0))
+        for i, (path, title, icon) in enumerate(PAGES)
+        if (HERE / path).exists()
+    ]
+)
+training_status()
+nav.run()

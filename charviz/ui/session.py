@@ -1,0 +1,146 @@
+"""This browser session's training run: made on first use, its thread stopped when the tab goes away.
+
+Every page calls `get_run()` (or `get_workspace()` for the run plus the text it trains on) and reads
+`get_run().snapshot()`. Nothing here trains inside a script run: the TrainingRun owns a daemon thread.
+
+Lifetime: the Workspace is a session-scoped `st.cache_resource`, so a closed tab fires `on_release`, which
+stops the thread. Streamlit also releases it on a network blip while keeping the session (and its
+session_state) for a reconnect; the Workspace is therefore also kept in session_state, and the next script
+run wraps the same Trainer (weights, optimizer, history) in a fresh, paused TrainingRun. Nothing is lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import streamlit as st
+import torch
+
+from charviz.data import CORPORA, check_text, load_corpus
+from charviz.train import TrainConfig, Trainer, TrainingRun
+
+DEFAULT_CORPUS = "hello"
+DEFAULT_K = 8  # distance of the long-range task
+TORCH_THREADS = 1  # intra-op threads, shared by every session of the server process
+EVAL_EVERY_S = 1.0  # validation loss cadence of a live run
+_STATE_KEY = "charviz_workspace"
+
+
+def configure_torch(threads: int = TORCH_THREADS) -> None:
+    """Cap torch's thread pools so that training sessions leave the server (and each other) responsive."""
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    try:
+        torch.set_num_interop_threads(threads)
+    except RuntimeError:
+        pass  # only settable once per process, before any inter-op work: already done
+
+
+configure_torch()
+
+
+@dataclass(frozen=True)
+class Source:
+    """Which text a run trains on. Two Sources are equal when they would give the same text."""
+
+    kind: str = "corpus"  # corpus | pasted | upload | checkpoint
+    name: str = DEFAULT_CORPUS  # corpus name, or the uploaded file's name
+    k: int | None = None  # long-range distance (corpus 'long-range' only)
+    digest: str = ""  # hash of a pasted / uploaded text
+
+    @property
+    def label(self) -> str:
+        if self.kind == "corpus":
+            return f"{self.name} (k={self.k})" if self.name == "long-range" else self.name
+        if self.kind == "pasted":
+            return "pasted text"
+        return f"{self.kind}: {self.name}"
+
+
+def text_digest(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
+
+
+def corpus_source(name: str, k: int | None = None) -> Source:
+    if name not in CORPORA:
+        raise KeyError(f"unknown corpus {name!r}")
+    return Source("corpus", name, (k if k is not None else DEFAULT_K) if name == "long-range" else None)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def corpus_text(name: str, k: int | None = None) -> str:
+    """A built-in corpus (read-only, shared by all sessions)."""
+    return load_corpus(name, k=k) if name == "long-range" else load_corpus(name)
+
+
+@dataclass
+class Workspace:
+    """One browser session's training: the run, the text it trains on, and where that text came from."""
+
+    run: TrainingRun
+    source: Source
+    text: str = field(repr=False)
+    generation: int = 0  # bumped by every reset, so pages can tell a new model from the old one
+
+    @property
+    def config(self) -> TrainConfig:
+        return self.run.trainer.config
+
+
+def new_run(trainer: Trainer) -> TrainingRun:
+    return TrainingRun(trainer, eval_every_s=EVAL_EVERY_S)
+
+
+def _default_workspace() -> Workspace:
+    source = corpus_source(DEFAULT_CORPUS)
+    text = corpus_text(source.name, source.k)
+    return Workspace(new_run(Trainer(text, TrainConfig())), source, text)
+
+
+def _revive(ws: Workspace) -> Workspace:
+    """After a release (network blip), wrap the same trainer and history in a new, paused run."""
+    old = ws.run
+    if old.state == "stopped":
+        run = new_run(old.trainer)
+        run.history, run.val_history, run.last = old.history, old.val_history, old.last
+        ws.run = run
+    return ws
+
+
+def _release(ws: Workspace) -> None:
+    """on_release: the session went away (tab closed or connection lost). Stop the thread, keep the state."""
+    ws.run.stop(timeout=1.0)
+
+
+@st.cache_resource(scope="session", on_release=_release, show_spinner=False)
+def _session_workspace() -> Workspace:
+    prev = st.session_state.get(_STATE_KEY)
+    ws = _revive(prev) if isinstance(prev, Workspace) else _default_workspace()
+    st.session_state[_STATE_KEY] = ws
+    return ws
+
+
+def get_workspace() -> Workspace:
+    """This browser session's Workspace (created on first use)."""
+    return _session_workspace()
+
+
+def get_run() -> TrainingRun:
+    """This browser session's TrainingRun. Read it with `get_run().snapshot()` (.model, .vocab, ...)."""
+    return get_workspace().run
+
+
+def reset(text: str, config: TrainConfig, source: Source, trainer: Trainer | None = None) -> Workspace:
+    """Throw the current model away and start a new, idle run on `text` with `config`.
+
+    Raises TextError / ValueError (nothing changed) when the text or the config cannot be trained.
+    `trainer` (e.g. one restored from a checkpoint) replaces the fresh Trainer when given.
+    """
+    check_text(text)
+    trainer = trainer or Trainer(text, config)
+    ws = get_workspace()
+    ws.run.stop(timeout=2.0)
+    ws.run, ws.source, ws.text = new_run(trainer), source, text
+    ws.generation += 1
+    return ws
