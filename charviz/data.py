@@ -47,6 +47,17 @@ class Vocab:
         """Characters of `text` that are not in the vocabulary, each once, in order of appearance."""
         return list(dict.fromkeys(c for c in text if c not in self._stoi))
 
+    def drop_unknown(self, text: str) -> tuple[str, list[int]]:
+        """Split `text` into the characters the model can read and the positions of those it cannot.
+
+        -> (text without the unknown characters, sorted positions in `text` of the dropped characters).
+        """
+        stoi = self._stoi
+        dropped = [i for i, c in enumerate(text) if c not in stoi]
+        if not dropped:
+            return text, []
+        return "".join(c for c in text if c in stoi), dropped
+
     def encode(self, text: str) -> list[int]:
         """Characters -> indices. Raises ValueError naming every character not in the vocabulary."""
         try:

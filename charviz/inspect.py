@@ -73,6 +73,41 @@ class Trace:
     losses: np.ndarray  # (T,) -ln probs[t, target_ids[t]] in nats; nan for the last row
     next_probs: np.ndarray  # (V,) prediction for the character after the text (= probs[-1]; from h0 if empty)
     itos: tuple[str, ...] = field(default=())  # the vocabulary, column order
+    offset: int = 0  # position of row 0 in the whole text (> 0 when only its last rows were traced)
+
+    @property
+    def predicted_ids(self) -> np.ndarray:
+        """(T,) the model's most likely next character at every step (argmax of probs, first on ties)."""
+        return self.probs.argmax(axis=1) if len(self.chars) else np.zeros(0, dtype=np.int64)
+
+    def window(self, start: int, stop: int | None = None) -> Trace:
+        """Rows start..stop-1 as a Trace of their own: offset shifted, targets and losses kept as they were
+        (row stop-1 keeps its true next character), next_probs = the prediction after row stop-1."""
+        T = len(self.chars)
+        start, stop, _ = slice(start, stop).indices(T)
+        stop = max(start, stop)
+        rows = slice(start, stop)
+        if stop == T:
+            next_probs = self.next_probs
+        elif stop > 0:
+            next_probs = self.probs[stop - 1]
+        else:  # an empty window before row 0: the state before it is not recorded
+            next_probs = np.full(len(self.itos), np.nan)
+        return Trace(
+            text=self.text[rows],
+            chars=self.chars[rows],
+            onehot=self.onehot[rows],
+            hidden=self.hidden[rows],
+            cell=None if self.cell is None else self.cell[rows],
+            logits=self.logits[rows],
+            probs=self.probs[rows],
+            targets=self.targets[rows],
+            target_ids=self.target_ids[rows],
+            losses=self.losses[rows],
+            next_probs=next_probs,
+            itos=self.itos,
+            offset=self.offset + start,
+        )
 
     @property
     def target_probs(self) -> np.ndarray:
@@ -84,11 +119,22 @@ class Trace:
 
 
 @torch.no_grad()
-def forward_trace(model: CharRNN, vocab: Vocab, text: str, h0: State | None = None) -> Trace:
+def forward_trace(
+    model: CharRNN, vocab: Vocab, text: str, h0: State | None = None, last_n: int | None = None
+) -> Trace:
     """Run the model over `text` one character at a time and record every intermediate (numpy, float32).
 
-    Raises ValueError naming any character that is not in the vocabulary.
+    last_n: record only the last `last_n` steps (Trace.offset says where they start). The steps before are
+    still read, by the fused module in one call, so the state carried into the recorded rows is the same
+    and long texts stay fast. Raises ValueError naming any character that is not in the vocabulary.
     """
+    if last_n is not None and len(text) > max(last_n, 0):
+        cut = len(text) - max(last_n, 0)
+        ids = torch.tensor(vocab.encode(text), dtype=torch.long)  # (N,), validates the whole text
+        _, _, h_cut = model(ids[None, :cut], h0=h0)  # the state after text[:cut]
+        tail = forward_trace(model, vocab, text[cut:], h0=h_cut)
+        tail.offset = cut
+        return tail
     dtype = model.head.weight.dtype
     x = _onehot(vocab, text, dtype)  # (T, V)
     run = _unroll(model, x[None], h0)

@@ -122,6 +122,12 @@ class Trainer:
             raise ValueError("clip must be a positive number or None")
         self.config.clip = clip
 
+    def set_carry_hidden(self, carry: bool) -> None:
+        """True: carry the hidden state across windows (truncated BPTT); False: start every window from zero."""
+        self.config.carry_hidden = bool(carry)
+        if not carry:
+            self.h = None
+
     # -- one update ---------------------------------------------------------------------------------------
 
     def step(self) -> StepStats:
@@ -133,7 +139,8 @@ class Trainer:
         t0 = time.perf_counter()
         cfg = self.config
         x, y, reset = self.batches.next()  # (B, T), (B, T)
-        if reset or not cfg.carry_hidden:
+        reset_hidden = reset or not cfg.carry_hidden or self.h is None
+        if reset_hidden:
             self.h = None
         self.model.train()
         logits, loss, h_last = self.model(x, y, self.h)  # (B, T, V)
@@ -142,7 +149,7 @@ class Trainer:
         params = [p for p in self.model.parameters() if p.grad is not None]
         max_norm = cfg.clip if cfg.clip is not None else float("inf")
         grad_norm = float(torch.nn.utils.clip_grad_norm_(params, max_norm))
-        loss_v = float(loss)
+        loss_v = float(loss.detach())
         applied, reason = True, ""
         if not math.isfinite(loss_v):
             applied, reason = False, "the loss is not finite"
@@ -179,7 +186,7 @@ class Trainer:
             applied=applied,
             reason=reason,
             lr=cfg.lr,
-            reset_hidden=self.h is None or reset,
+            reset_hidden=reset_hidden,
         )
 
     # -- evaluation and sampling --------------------------------------------------------------------------
@@ -366,6 +373,10 @@ class TrainingRun:
     def set_clip(self, clip: float | None) -> None:
         with self.lock:
             self.trainer.set_clip(clip)
+
+    def set_carry_hidden(self, carry: bool) -> None:
+        with self.lock:
+            self.trainer.set_carry_hidden(carry)
 
     # -- the loop --------------------------------------------------------------------------------------------
 
