@@ -242,8 +242,9 @@ def gradient_flow(model: CharRNN, vocab: Vocab, text: str, dtype=torch.float64) 
     if len(text) < 2:
         raise ValueError("gradient flow needs at least 2 characters (an input and its target)")
     m = copy.deepcopy(model).to(dtype)
-    for p in m.parameters():
+    for p in m.parameters():  # the copy may come from a frozen (requires_grad=False) inference model
         p.grad = None
+        p.requires_grad_(True)
     ids = torch.tensor(vocab.encode(text), dtype=torch.long)  # (T+1,)
     inputs, targets = ids[:-1], ids[1:]  # (T,), (T,)
     T, V = len(inputs), len(vocab)

@@ -195,6 +195,17 @@ def test_gradient_flow_leaves_model_and_optimizer_untouched(vocab):
             assert torch.equal(torch.as_tensor(after["state"][k][name]), torch.as_tensor(v))
 
 
+def test_gradient_flow_works_on_a_frozen_inference_copy():
+    from charviz.train import TrainConfig, Trainer
+
+    tr = Trainer(TEXT * 5, TrainConfig(hidden_size=8, seq_len=8, batch_size=2))
+    frozen = tr.frozen_model()
+    a = gradient_flow(frozen, tr.vocab, TEXT)
+    b = gradient_flow(tr.model, tr.vocab, TEXT)
+    np.testing.assert_allclose(a.grad_norm_last, b.grad_norm_last)
+    assert not any(p.requires_grad for p in frozen.parameters())
+
+
 def test_gradient_flow_shows_vanishing_for_small_recurrent_weights(vocab):
     m = _model("rnn", vocab, H=6)
     with torch.no_grad():

@@ -1,0 +1,53 @@
+"""AppTest: the Gradients page (scalar example, live gradient flow of the session's model)."""
+
+import json
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "gradients.py")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_session():
+    st.cache_resource.clear()  # AppTest runs share one session id: stop and drop the previous run
+    yield
+    st.cache_resource.clear()
+
+
+def _charts(at):
+    return {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+
+
+def test_page_renders_scalar_example_and_live_flow():
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    charts = list(_charts(at).values())
+    assert len(charts) == 5
+    scalar = charts[0]
+    assert scalar["layout"]["yaxis"]["type"] == "log"
+    assert "w = 3" in scalar["data"][0]["name"]
+    assert any("= 59,049" in m.value or "59,049" in m.value for m in at.markdown)  # 3^10
+    assert any("explodes" in i.value for i in at.info)
+    values = [m.value for m in at.metric]
+    assert len(values) == 3 and all(v != "–" for v in values)
+
+
+def test_small_weight_vanishes():
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.slider(key="g_w").set_value(0.5).run()
+    assert not at.exception
+    assert any("vanishes" in i.value for i in at.info)
+
+
+def test_unknown_and_too_short_sequences_are_explained():
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.text_input(key="g_text").set_value("hello Z").run()
+    assert not at.exception
+    assert any("'Z'" in w.value and "never" in w.value for w in at.warning)
+    assert len(_charts(at)) == 5  # the known characters still give a gradient flow
+    at.text_input(key="g_text").set_value("h").run()
+    assert not at.exception
+    assert any("at least two characters" in i.value for i in at.info)

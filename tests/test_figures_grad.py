@@ -1,0 +1,56 @@
+"""Gradient figures: log axes, the truncation window, the numbers they carry."""
+
+import numpy as np
+import torch
+
+from charviz import figures
+from charviz.data import Vocab
+from charviz.inspect import gradient_flow, scalar_bptt
+from charviz.model import CharRNN
+
+TEXT = "hello world, hello world"
+
+
+def _flow():
+    vocab = Vocab.from_text(TEXT)
+    torch.manual_seed(0)
+    return gradient_flow(CharRNN(len(vocab), 8, "rnn"), vocab, TEXT)
+
+
+def test_scalar_figure_plots_powers_of_w_on_a_log_axis():
+    fig = figures.scalar_bptt_figure({"w=3": scalar_bptt(3.0, 10)})
+    assert fig.layout.yaxis.type == "log"
+    y = np.asarray(fig.data[0].y, dtype=np.float64)
+    np.testing.assert_allclose(y, [3.0 ** (10 - t) for t in range(11)], rtol=1e-6)
+    assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+    assert fig.layout.uirevision == figures.UIREVISION
+
+
+def test_gradient_flow_figure_shades_the_truncation_window():
+    flow = _flow()
+    fig = figures.gradient_flow_figure(flow, window=8)
+    T = len(flow.chars)
+    assert fig.layout.yaxis.type == "log"
+    np.testing.assert_allclose(np.asarray(fig.data[0].y, dtype=np.float64), flow.grad_norm_last, rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(fig.data[1].y, dtype=np.float64), flow.grad_norm_total, rtol=1e-6)
+    rects = [s for s in fig.layout.shapes if s.type == "rect"]
+    assert len(rects) == 1 and rects[0].x1 == T - 8 - 0.5  # steps older than the window are shaded
+    assert list(fig.layout.xaxis.ticktext)[:5] == ["h", "e", "l", "l", "o"]
+    assert "␣" in fig.layout.xaxis.ticktext  # spaces drawn visibly
+    assert not [s for s in figures.gradient_flow_figure(flow, window=None).layout.shapes if s.type == "rect"]
+
+
+def test_zero_gradients_are_not_drawn_on_a_log_axis():
+    flow = _flow()
+    flow.saliency[:] = 0.0
+    y = np.asarray(figures.saliency_figure(flow).data[0].y, dtype=np.float64)
+    assert np.isnan(y).all()
+
+
+def test_singular_values_and_parameter_figures():
+    flow = _flow()
+    sv_fig = figures.singular_values_figure(flow.singular_values)
+    np.testing.assert_allclose(np.asarray(sv_fig.data[0].y, dtype=np.float64), flow.singular_values, rtol=1e-6)
+    p_fig = figures.param_grad_figure(flow.param_grad_norms)
+    assert list(p_fig.data[0].y) == list(flow.param_grad_norms)
+    assert p_fig.layout.xaxis.type == "log"
