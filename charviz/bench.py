@@ -1,0 +1,372 @@
+"""`python -m charviz.bench`: how fast and how good charviz trains, side by side with two references.
+
+Measured in one run on one text (default: ../shared/data/tinyshakespeare.txt next to the repo, else the
+built-in 'python' corpus):
+
+1. chars/s of `Trainer.step()` in the default TrainConfig;
+2. chars/s of a plain PyTorch loop with the same shapes (fused nn.RNN + nn.Linear + Adam + clip_grad_norm_,
+   one-hot input, carried hidden state detached) and the same torch threads;
+3. chars/s of a numpy char-RNN in the style of min-char-rnn (charviz.bench_ref: batch 1, H=100, T=25,
+   Adagrad lr 0.1);
+4. held-out bits/char that charviz and the numpy reference reach in the same training wall time, on the
+   same held-out split (the last 10%) with the same metric (mean cross-entropy in bits/char over the whole
+   held-out text, from a zero state, the state carried through it);
+5. the time of forward_trace + gradient_flow on a 128-char text with the default model.
+
+Throughput sides run in alternating rounds (the order rotates every round) and the median round counts, so
+that load from other processes does not favour one side. The equal-time comparison also alternates short
+slices of training between the two sides; only training time is on the clock, evaluation is not.
+
+A benchmark, not a test: nothing here asserts anything; the PASS/MISS column compares with the targets of
+the issue that asked for these figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from charviz.bench_ref import MinCharRNN
+from charviz.data import Vocab, check_text, load_corpus
+from charviz.inspect import forward_trace, gradient_flow
+from charviz.train import TrainConfig, Trainer
+
+LN2 = math.log(2.0)
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = REPO.parent / "shared" / "data" / "tinyshakespeare.txt"
+
+# targets from the issue
+TARGET_VS_PLAIN = 0.9  # Trainer.step() chars/s >= 0.9x the plain loop's
+TARGET_VS_NUMPY = 10.0  # Trainer.step() chars/s >= 10x the numpy reference's
+TARGET_BITS_GAP = 0.3  # charviz's held-out bits/char at least this much lower in equal time
+TARGET_INSPECT_MS = 30.0  # forward_trace + gradient_flow on 128 chars
+INSPECT_CHARS = 128
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def default_corpus() -> tuple[str, str]:
+    """(name, text): tinyshakespeare from ../shared/data if present (never copied), else 'python'."""
+    if DEFAULT_CORPUS.is_file():
+        return DEFAULT_CORPUS.name, DEFAULT_CORPUS.read_text(encoding="utf-8")
+    return "python (built-in)", load_corpus("python")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the three training steps being compared
+
+
+class PlainLoop:
+    """The loop everyone writes: fused nn.RNN + nn.Linear + Adam + clip_grad_norm_, same shapes as charviz.
+
+    The text is cut into B contiguous streams; every step takes the next T characters of each, the hidden
+    state is carried (detached) and dropped when the streams wrap around. No guards, no statistics.
+    """
+
+    def __init__(self, train_ids: torch.Tensor, vocab_size: int, cfg: TrainConfig):
+        torch.manual_seed(cfg.seed)
+        V, H, B, T = vocab_size, cfg.hidden_size, cfg.batch_size, cfg.seq_len
+        self.V, self.T, self.clip = V, T, cfg.clip
+        self.rnn = nn.RNN(V, H, num_layers=1, batch_first=True)
+        self.head = nn.Linear(H, V)
+        self.params = [*self.rnn.parameters(), *self.head.parameters()]
+        self.opt = torch.optim.Adam(self.params, lr=cfg.lr)
+        L = train_ids.numel() // B
+        self.streams = train_ids[: B * L].view(B, L)  # (B, L)
+        self.pos, self.h = 0, None
+        self.chars_per_step = B * T
+
+    def step(self) -> None:
+        L, T = self.streams.shape[1], self.T
+        if self.pos + T + 1 > L:
+            self.pos, self.h = 0, None
+        x = self.streams[:, self.pos : self.pos + T]  # (B, T)
+        y = self.streams[:, self.pos + 1 : self.pos + T + 1]  # (B, T)
+        self.pos += T
+        out, h = self.rnn(F.one_hot(x, self.V).float(), self.h)  # (B, T, H)
+        logits = self.head(out)  # (B, T, V)
+        loss = F.cross_entropy(logits.reshape(-1, self.V), y.reshape(-1))
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.clip is not None:
+            nn.utils.clip_grad_norm_(self.params, self.clip)
+        self.opt.step()
+        self.h = h.detach()
+
+
+def _run_for(step: Callable[[], object], chars_per_step: int, seconds: float) -> tuple[int, float]:
+    """Call step() until `seconds` of wall time have passed (at least once). -> (chars, elapsed seconds)."""
+    chars, t0 = 0, time.perf_counter()
+    while True:
+        step()
+        chars += chars_per_step
+        elapsed = time.perf_counter() - t0
+        if elapsed >= seconds:
+            return chars, elapsed
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 1-3: throughput
+
+
+def measure_throughput(text: str, cfg: TrainConfig, rounds: int, round_s: float, warmup_s: float) -> dict:
+    """chars/s of Trainer.step(), the plain loop and the numpy reference, in rotating rounds.
+
+    -> {side: {"chars_per_sec": median over rounds, "rounds": [...]}} for sides charviz, plain, numpy.
+    """
+    trainer = Trainer(text, cfg)
+    plain = PlainLoop(torch.tensor(trainer.vocab.encode(trainer.train_text)), len(trainer.vocab), cfg)
+    ref = MinCharRNN(len(trainer.vocab), seed=cfg.seed)
+    ref_data = np.asarray(trainer.vocab.encode(trainer.train_text))
+    cv_chars = trainer.batches.batch_size * trainer.batches.seq_len
+    sides = {
+        "charviz": (trainer.step, cv_chars),
+        "plain": (plain.step, plain.chars_per_step),
+        "numpy": (lambda: ref.step(ref_data), ref.seq_len),
+    }
+    for step, n in sides.values():  # warm up: allocator, thread pool, caches
+        _run_for(step, n, warmup_s)
+    per_round: dict[str, list[float]] = {k: [] for k in sides}
+    names = list(sides)
+    for r in range(rounds):
+        for name in names[r % 3 :] + names[: r % 3]:  # rotate who goes first
+            step, n = sides[name]
+            chars, elapsed = _run_for(step, n, round_s)
+            per_round[name].append(chars / elapsed)
+    return {k: {"chars_per_sec": statistics.median(v), "rounds": v} for k, v in per_round.items()}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 4: quality in equal wall time
+
+
+@torch.no_grad()
+def torch_heldout_bits(trainer: Trainer) -> float:
+    """Mean cross-entropy in bits/char over the whole held-out text, from a zero state, state carried."""
+    ids = trainer.val_ids
+    _, loss, _ = trainer.model(ids[:-1][None], ids[1:][None])  # one stream through the whole text
+    return float(loss) / LN2
+
+
+def equal_time_quality(text: str, cfg: TrainConfig, budgets: list[float], slice_s: float) -> list[dict]:
+    """Train charviz (default config) and the numpy reference for the same wall time, then evaluate both.
+
+    The two alternate in slices of `slice_s` seconds until each has trained `budget` seconds; at every
+    budget (ascending) both are evaluated on the held-out split (evaluation is off the clock) and training
+    continues towards the next budget.
+    """
+    trainer = Trainer(text, cfg)
+    if trainer.val_ids.numel() < 2:
+        raise ValueError("the text is too short to hold out a validation split")
+    ref = MinCharRNN(len(trainer.vocab), seed=cfg.seed)
+    ref_data = np.asarray(trainer.vocab.encode(trainer.train_text))
+    val = trainer.val_ids.numpy()
+    cv_chars = trainer.batches.batch_size * trainer.batches.seq_len
+    sides = {
+        "charviz": (trainer.step, cv_chars),
+        "numpy": (lambda: ref.step(ref_data), ref.seq_len),
+    }
+    clock = {k: 0.0 for k in sides}
+    seen = {k: 0 for k in sides}
+    out, turn = [], 0
+    for budget in sorted(budgets):
+        while any(clock[k] < budget for k in sides):
+            names = list(sides) if turn % 2 == 0 else list(sides)[::-1]
+            turn += 1
+            for name in names:
+                left = budget - clock[name]
+                if left > 0:
+                    step, n = sides[name]
+                    chars, elapsed = _run_for(step, n, min(slice_s, left))
+                    clock[name] += elapsed
+                    seen[name] += chars
+        cv_bits = torch_heldout_bits(trainer)
+        ref_bits = ref.heldout_bits(val)
+        out.append({
+            "seconds": budget,
+            "charviz": {"bits": cv_bits, "train_seconds": clock["charviz"], "steps": trainer.steps,
+                        "chars": seen["charviz"]},
+            "numpy": {"bits": ref_bits, "train_seconds": clock["numpy"], "steps": ref.steps,
+                      "chars": seen["numpy"]},
+            "gap": ref_bits - cv_bits,
+            "heldout_chars": int(val.size),
+        })
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 5: introspection latency
+
+
+def inspect_time(text: str, cfg: TrainConfig, runs: int) -> dict:
+    """Median ms of forward_trace + gradient_flow on INSPECT_CHARS characters with the default model."""
+    trainer = Trainer(text, cfg)
+    sample = (trainer.val_text or trainer.train_text)[:INSPECT_CHARS]
+    if len(sample) < INSPECT_CHARS:
+        sample = (trainer.text * (INSPECT_CHARS // len(trainer.text) + 1))[:INSPECT_CHARS]
+    model, vocab = trainer.model, trainer.vocab
+    for _ in range(2):  # warm up
+        forward_trace(model, vocab, sample)
+        gradient_flow(model, vocab, sample)
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        forward_trace(model, vocab, sample)
+        gradient_flow(model, vocab, sample)
+        times.append((time.perf_counter() - t0) * 1e3)
+    return {"ms": statistics.median(times), "runs_ms": times, "chars": len(sample)}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the whole benchmark
+
+
+def run(text: str, corpus: str, budgets: list[float], threads: int = 2, quick: bool = False) -> dict:
+    """Every figure, as a dict (what --json prints)."""
+    check_text(text)
+    torch.set_num_threads(threads)
+    cfg = TrainConfig()
+    if quick:
+        rounds, round_s, warmup_s, slice_s, inspect_runs = 3, 0.1, 0.1, 0.1, 3
+    else:
+        rounds, round_s, warmup_s, slice_s, inspect_runs = 7, 1.0, 1.0, 1.0, 21
+    vocab = Vocab.from_text(text)
+    load_before = os.getloadavg()
+    _log(f"throughput: {rounds} rounds of {round_s:g} s per side (charviz, plain loop, numpy)...")
+    throughput = measure_throughput(text, cfg, rounds, round_s, warmup_s)
+    _log(f"equal-time quality: {' and '.join(f'{b:g} s' for b in sorted(budgets))} each side...")
+    quality = equal_time_quality(text, cfg, budgets, slice_s)
+    _log("forward_trace + gradient_flow latency...")
+    inspect = inspect_time(text, cfg, inspect_runs)
+    results = {
+        "corpus": {"name": corpus, "chars": len(text), "vocab_size": len(vocab)},
+        "env": {
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+            "torch_threads": torch.get_num_threads(),
+            "cpus": os.cpu_count(),
+            "loadavg_before": load_before,
+            "loadavg_after": os.getloadavg(),
+            "quick": quick,
+        },
+        "config": cfg.to_dict(),
+        "throughput": throughput,
+        "quality": quality,
+        "inspect": inspect,
+    }
+    results["checks"] = checks(results)
+    return results
+
+
+def checks(results: dict) -> list[dict]:
+    """Each figure next to its target: [{name, value, target, pass}]."""
+    tp = results["throughput"]
+    cv, plain, ref = (tp[k]["chars_per_sec"] for k in ("charviz", "plain", "numpy"))
+    rows = [
+        {"name": "Trainer.step() / plain PyTorch loop (chars/s)", "value": cv / plain,
+         "shown": f"{cv / plain:.2f}x", "target": f">= {TARGET_VS_PLAIN}x", "pass": cv / plain >= TARGET_VS_PLAIN},
+        {"name": "Trainer.step() / numpy min-char-rnn (chars/s)", "value": cv / ref,
+         "shown": f"{cv / ref:.1f}x", "target": f">= {TARGET_VS_NUMPY:g}x", "pass": cv / ref >= TARGET_VS_NUMPY},
+    ]
+    for q in results["quality"]:
+        rows.append({
+            "name": f"held-out bits/char after {q['seconds']:g} s: numpy - charviz",
+            "value": q["gap"],
+            "shown": f"{q['gap']:+.2f}",
+            "target": f">= {TARGET_BITS_GAP}",
+            "pass": q["gap"] >= TARGET_BITS_GAP,
+        })
+    ms = results["inspect"]["ms"]
+    rows.append({"name": f"forward_trace + gradient_flow ({results['inspect']['chars']} chars)", "value": ms,
+                 "shown": f"{ms:.1f} ms", "target": f"< {TARGET_INSPECT_MS:g} ms", "pass": ms < TARGET_INSPECT_MS})
+    return rows
+
+
+def format_table(results: dict) -> str:
+    """The figures as a markdown table, each next to its target, with a PASS/MISS column."""
+    c, env, tp = results["corpus"], results["env"], results["throughput"]
+    cfg = results["config"]
+    lines = [
+        f"corpus: {c['name']} ({c['chars']:,} chars, {c['vocab_size']} symbols); torch {env['torch']}, "
+        f"{env['torch_threads']} torch threads, {env['cpus']} CPUs; load average "
+        f"{env['loadavg_before'][0]:.2f} before, {env['loadavg_after'][0]:.2f} after"
+        + (" (QUICK mode: figures are rough)" if env["quick"] else ""),
+        f"charviz default config: {cfg['cell']}, hidden {cfg['hidden_size']}, batch {cfg['batch_size']}, "
+        f"seq_len {cfg['seq_len']}, {cfg['optimizer']} lr {cfg['lr']:g}, clip {cfg['clip']}; numpy reference: "
+        "batch 1, hidden 100, seq_len 25, adagrad lr 0.1",
+        "",
+        "| figure | measured | target | result |",
+        "|---|---:|---:|:---:|",
+    ]
+
+    def row(name, shown, check=None):
+        target = check["target"] if check else ""
+        verdict = ("PASS" if check["pass"] else "MISS") if check else ""
+        lines.append(f"| {name} | {shown} | {target} | {verdict} |")
+
+    row("Trainer.step() throughput, default config", f"{tp['charviz']['chars_per_sec']:,.0f} chars/s")
+    row("plain PyTorch loop throughput (fused nn.RNN + Linear + Adam + clip)",
+        f"{tp['plain']['chars_per_sec']:,.0f} chars/s")
+    row("numpy min-char-rnn throughput", f"{tp['numpy']['chars_per_sec']:,.0f} chars/s")
+    r = results["checks"]
+    row("Trainer.step() vs plain loop", r[0]["shown"], r[0])
+    row("Trainer.step() vs numpy reference", r[1]["shown"], r[1])
+    for i, q in enumerate(results["quality"]):
+        s = f"{q['seconds']:g} s"
+        row(f"held-out bits/char after {s} of training: charviz",
+            f"{q['charviz']['bits']:.3f} ({q['charviz']['chars']:,} chars seen)")
+        row(f"held-out bits/char after {s} of training: numpy reference",
+            f"{q['numpy']['bits']:.3f} ({q['numpy']['chars']:,} chars seen)")
+        row(f"charviz lower by, after {s}", f"{q['gap']:.3f} bits/char", r[2 + i])
+    row("forward_trace + gradient_flow, 128 chars, default model (median)", r[-1]["shown"], r[-1])
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m charviz.bench", description=__doc__.split("\n")[0])
+    p.add_argument("--corpus", type=Path, help="a UTF-8 text file (default: tinyshakespeare if found, "
+                   "else the built-in 'python' corpus)")
+    p.add_argument("--seconds", type=float, nargs="+",
+                   help="training wall time per side for the equal-time comparison; several values are "
+                   "measured along one run (default 15; 1 with --quick)")
+    p.add_argument("--threads", type=int, default=2, help="torch threads for both torch sides (default 2)")
+    p.add_argument("--quick", action="store_true", help="short rounds: the whole bench in seconds (rough)")
+    p.add_argument("--json", action="store_true", help="print JSON on stdout (the table goes to stderr)")
+    args = p.parse_args(argv)
+    if args.corpus is not None:
+        name, text = args.corpus.name, args.corpus.read_text(encoding="utf-8")
+    else:
+        name, text = default_corpus()
+    budgets = args.seconds or ([1.0] if args.quick else [15.0])
+    if any(not (b > 0) for b in budgets):
+        p.error("--seconds must be positive")
+    if args.threads < 1:
+        p.error("--threads must be >= 1")
+    results = run(text, name, budgets, threads=args.threads, quick=args.quick)
+    table = format_table(results)
+    if args.json:
+        print(table, file=sys.stderr)
+        print(json.dumps(results, indent=2))
+    else:
+        print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
