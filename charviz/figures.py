@@ -49,3 +49,334 @@ def f32(a) -> np.ndarray:
 def char_labels(chars) -> list[str]:
     """Visible labels for characters (space -> ␣, newline -> ⏎, tab -> ⇥)."""
     return [show_char(c) for c in chars]
+
+
+# ---- prediction figures
+# what the model believes comes next: the top-k bar chart, the per-time-step logits and softmax heatmaps
+# (true next character boxed), and the "hello" walkthrough. Every number drawn is read from an
+# inspect.Trace; these functions only choose, arrange and label.
+
+LOGIT_SCALE = "RdBu_r"  # diverging, centred at 0: negative blue, positive red
+PROB_SCALE = "Blues"  # 0 white .. 1 dark blue
+HIDDEN_SCALE = "PuOr_r"  # diverging, for tanh-range hidden states
+ONEHOT_SCALE = [[0.0, "#ffffff"], [1.0, "#2ca02c"]]
+TARGET_LINE = "#111111"  # the box around the true next character (visible on red, blue and white)
+REST_COLOR = "#b0b0b0"
+CELL_FONT = 15  # numbers printed in heatmap cells
+
+
+def _plain(ch: str) -> str:
+    """A character for hover text, quoted and visible."""
+    return f"'{show_char(ch)}'"
+
+
+def step_labels(trace) -> list[str]:
+    """Row labels of a trace: 'time step: input character' (offset-aware, characters visible)."""
+    return [f"{trace.offset + t}: {show_char(c)}" for t, c in enumerate(trace.chars)]
+
+
+def topk_figure(probs, itos, k: int = 10, title: str = "", rest: bool = True, height: int = 380) -> go.Figure:
+    """Bar chart of the k most likely next characters (most likely first) and, when some are left out,
+    one grey bar with the total probability of all the others. probs (V,) sums to 1."""
+    p = np.asarray(probs, dtype=np.float64)
+    V = len(p)
+    k = int(max(1, min(k, V)))
+    order = np.argsort(-p, kind="stable")[:k]
+    labels = [show_char(itos[i]) for i in order]
+    values = list(p[order])
+    hover = [f"next {_plain(itos[i])}<br>p = {p[i]:.4f}" for i in order]
+    colors = [COLORS["train"]] * k
+    if rest and k < V:
+        others = np.ones(V, dtype=bool)
+        others[order] = False
+        labels.append(f"rest ({V - k})")
+        values.append(float(p[others].sum()))
+        hover.append(f"the other {V - k} characters together<br>p = {values[-1]:.4f}")
+        colors.append(REST_COLOR)
+    fig = go.Figure(
+        go.Bar(
+            x=labels,
+            y=f32(values),
+            marker_color=colors,
+            text=[f"{v:.2f}" for v in values],
+            textposition="outside",
+            textfont={"size": FONT_SIZE},
+            hovertext=hover,
+            hovertemplate="%{hovertext}<extra></extra>",
+            cliponaxis=False,
+        )
+    )
+    style(fig, title, f"next character (top {k} of {V})", "probability", height)
+    fig.update_xaxes(type="category", tickfont={"size": FONT_SIZE + 6})
+    fig.update_yaxes(range=[0, 1.12], tickvals=[0, 0.25, 0.5, 0.75, 1.0])
+    fig.update_layout(showlegend=False)
+    return fig
+
+
+def prediction_columns(trace, max_cols: int = 24) -> np.ndarray:
+    """Vocabulary indices to show as heatmap columns, in vocabulary order.
+
+    All of them when V <= max_cols. Otherwise the characters that matter most for this trace: first every
+    true next character and every most-likely guess, then the highest probabilities (by their maximum over
+    the rows); max_cols in all. The others are summed into one 'rest' column by the figures.
+    """
+    V = len(trace.itos)
+    if V <= max_cols:
+        return np.arange(V)
+    probs = trace.probs if len(trace.chars) else np.asarray(trace.next_probs)[None]
+    key = probs.max(axis=0).astype(np.float64)  # (V,) in [0, 1]
+    must = np.concatenate([trace.target_ids[trace.target_ids >= 0], trace.predicted_ids]).astype(np.int64)
+    key[must] += 1.0  # ranks them first
+    return np.sort(np.argsort(-key, kind="stable")[: max(1, max_cols)])
+
+
+def step_heatmap(
+    trace,
+    kind: str = "probs",
+    max_cols: int = 24,
+    numbers: bool | None = None,
+    title: str | None = None,
+    height: int | None = None,
+) -> go.Figure:
+    """Per time step (rows, labelled by the input character) the logits or the softmax probabilities over
+    the vocabulary (columns), with the true next character boxed.
+
+    kind 'logits': diverging scale centred at 0; 'probs': 0..1, plus a side panel with each step's loss
+    -ln p(true next) and p(true next). For a vocabulary larger than max_cols, the columns are
+    `prediction_columns(trace, max_cols)` and one 'rest' column (summed probability; no single logit).
+    numbers: print values in the cells (None: when the grid is small enough to read).
+    """
+    if kind not in ("probs", "logits"):
+        raise ValueError("kind must be 'probs' or 'logits'")
+    T, V = len(trace.chars), len(trace.itos)
+    cols = prediction_columns(trace, max_cols)
+    has_rest = len(cols) < V
+    C = len(cols) + has_rest
+    col_labels = [show_char(trace.itos[i]) for i in cols] + (["rest"] if has_rest else [])
+    logits, probs = trace.logits[:, cols], trace.probs[:, cols]  # (T, C')
+    if has_rest:
+        others = np.ones(V, dtype=bool)
+        others[cols] = False
+        rest_p = trace.probs[:, others].sum(axis=1, keepdims=True)  # (T, 1)
+        logits = np.concatenate([logits, np.full((T, 1), np.nan)], axis=1)
+        probs = np.concatenate([probs, rest_p], axis=1)
+    z = logits if kind == "logits" else probs  # (T, C)
+    rows = step_labels(trace)
+    col_of = {int(v): j for j, v in enumerate(cols)}
+    target_col = [col_of.get(int(i), C - 1) if i >= 0 else -1 for i in trace.target_ids]  # (T,)
+
+    hover = []
+    for t in range(T):
+        head = f"t = {trace.offset + t}, input {_plain(trace.chars[t])}"
+        line = []
+        for j in range(C):
+            if has_rest and j == C - 1:
+                s = f"{head}<br>the other {V - len(cols)} characters<br>p = {probs[t, j]:.4f} in total"
+            else:
+                c = trace.itos[cols[j]]
+                s = f"{head}<br>candidate {_plain(c)}<br>logit = {logits[t, j]:+.3f}<br>p = {probs[t, j]:.4f}"
+            if j == target_col[t]:
+                s += f"<br><b>true next: {_plain(trace.targets[t])}</b>"
+            line.append(s)
+        hover.append(line)
+
+    if numbers is None:
+        numbers = T * C <= 160
+    if kind == "logits":
+        lim = float(np.nanmax(np.abs(logits))) if T else 1.0
+        lim = lim if np.isfinite(lim) and lim > 0 else 1.0
+        scale = {"colorscale": LOGIT_SCALE, "zmid": 0.0, "zmin": -lim, "zmax": lim}
+        bar_title, fmt = "logit", "%{z:.1f}"
+    else:
+        scale = {"colorscale": PROB_SCALE, "zmin": 0.0, "zmax": 1.0}
+        bar_title, fmt = "probability", "%{z:.2f}"
+    side = kind == "probs" and T > 0
+    heat_end = 0.76 if side else 1.0
+    heat = go.Heatmap(
+        z=f32(z),
+        x=np.arange(C),
+        y=np.arange(T),
+        hovertext=hover,
+        hovertemplate="%{hovertext}<extra></extra>",
+        hoverongaps=True,
+        colorbar={
+            "title": {"text": bar_title, "side": "right"},
+            "x": heat_end + 0.005 if side else 1.01,
+            "xanchor": "left",
+            "thickness": 18,
+        },
+        texttemplate=fmt if numbers else None,
+        textfont={"size": CELL_FONT},
+        xgap=1,
+        ygap=1,
+        **scale,
+    )
+    fig = go.Figure(heat)
+    # the legend entry for the boxes (the boxes themselves are shapes, exact to the cell at any size)
+    fig.add_trace(
+        go.Scatter(
+            x=[None], y=[None], mode="markers", name="true next character",
+            marker={"symbol": "square-open", "size": 16, "color": TARGET_LINE, "line": {"width": 3}},
+        )
+    )
+    fig.update_layout(
+        shapes=[
+            {"type": "rect", "xref": "x", "yref": "y", "x0": c - 0.5, "x1": c + 0.5, "y0": t - 0.5,
+             "y1": t + 0.5, "line": {"color": TARGET_LINE, "width": 3}}
+            for t, c in enumerate(target_col) if c >= 0
+        ]
+    )
+    if title is None:
+        what = "logits (scores before softmax)" if kind == "logits" else "softmax probabilities"
+        title = f"{what} for the next character, at every time step"
+    height = height or int(min(1500, 190 + 34 * max(T, 4)))
+    xtitle = "candidate next character"
+    if has_rest:
+        xtitle += f" ({len(cols)} shown, the other {V - len(cols)} summed in 'rest')"
+    style(fig, title, xtitle, "time step: input character", height)
+    fig.update_xaxes(tickvals=list(range(C)), ticktext=col_labels, domain=[0, heat_end], side="top",
+                     title_standoff=6, showgrid=False, zeroline=False)
+    fig.update_yaxes(tickvals=list(range(T)), ticktext=rows, autorange="reversed", showgrid=False,
+                     zeroline=False)
+    fig.update_layout(
+        legend={"orientation": "h", "x": 0, "y": -0.02, "yanchor": "top", "font": {"size": FONT_SIZE - 2}},
+        margin={"t": 130, "b": 50},
+    )
+    if side:
+        loss = trace.losses
+        p_true = trace.target_probs
+        known = trace.target_ids >= 0
+        fig.add_trace(
+            go.Bar(
+                x=f32(np.where(known, loss, np.nan)),
+                y=np.arange(T),
+                orientation="h",
+                xaxis="x2",
+                yaxis="y",
+                marker_color=COLORS["target"],
+                text=[f"p={p_true[t]:.2f}" if known[t] else "" for t in range(T)],
+                textposition="outside",
+                textfont={"size": CELL_FONT},
+                cliponaxis=False,
+                showlegend=False,
+                hovertext=[
+                    f"t = {trace.offset + t}, input {_plain(trace.chars[t])}<br>true next "
+                    f"{_plain(trace.targets[t])}<br>p = {p_true[t]:.4f}<br>loss = -ln p = {loss[t]:.3f} nats"
+                    if known[t] else "the next character is what the model predicts now"
+                    for t in range(T)
+                ],
+                hovertemplate="%{hovertext}<extra></extra>",
+            )
+        )
+        top = float(np.nanmax(np.where(known, loss, np.nan))) if known.any() else 1.0
+        fig.update_layout(
+            xaxis2={"domain": [0.87, 1.0], "anchor": "y", "side": "top", "range": [0, max(top, 0.5) * 1.6],
+                    "title": {"text": "loss −ln p(true)", "font": {"size": FONT_SIZE - 2}, "standoff": 6},
+                    "tickfont": {"size": FONT_SIZE - 4}, "nticks": 3},
+        )
+    return fig
+
+
+def hello_figure(trace, order=None, title: str = "", height: int | None = None) -> go.Figure:
+    """The char-RNN blog figure with real numbers: one column per time step (labelled by its input
+    character); top to bottom the one-hot input x_t, the hidden state h_t, the logits y_t and the softmax
+    probabilities p_t, with the true next character boxed; under it the predicted and the target character.
+
+    order: the characters in the order to draw the vocabulary rows (e.g. 'h', 'e', 'l', 'o'); every row is
+    labelled with its character, so this only moves rows. Default: vocabulary (index) order.
+    """
+    itos = list(trace.itos)
+    order = list(order) if order is not None and sorted(order) == sorted(itos) else itos
+    perm = [itos.index(c) for c in order]
+    T, H = len(trace.chars), trace.hidden.shape[1]
+    V = len(itos)
+    vocab_rows = [show_char(c) for c in order]
+    blocks = [
+        ("input x<sub>t</sub> (one-hot)", trace.onehot[:, perm], vocab_rows,
+         {"colorscale": ONEHOT_SCALE, "zmin": 0, "zmax": 1, "showscale": False}, "%{z:.0f}"),
+        ("hidden state h<sub>t</sub>", trace.hidden, [f"h[{i}]" for i in range(H)],
+         {"colorscale": HIDDEN_SCALE, "zmid": 0.0, "zmin": -1.0, "zmax": 1.0}, "%{z:.2f}"),
+        ("logits y<sub>t</sub>", trace.logits[:, perm], vocab_rows,
+         {"colorscale": LOGIT_SCALE, "zmid": 0.0}, "%{z:.2f}"),
+        ("softmax p<sub>t</sub>", trace.probs[:, perm], vocab_rows,
+         {"colorscale": PROB_SCALE, "zmin": 0.0, "zmax": 1.0}, "%{z:.2f}"),
+    ]
+    bar_titles = [None, "h", "logit", "p"]
+    n_rows = [V, H, V, V]
+    gap = 1.4  # in row units, between blocks (room for each block's title)
+    first_gap = 2.4  # above the first block: its title and the time-step labels
+    bottom = 2.6  # row units under the last block for predicted vs target
+    total = sum(n_rows) + gap * (len(blocks) - 1) + first_gap + bottom
+    row_px = 40
+    height = height or int(total * row_px + 110)
+    fig = go.Figure()
+    layout = {}
+    top = 1.0
+    annotations = []
+    target_row = {c: r for r, c in enumerate(order)}
+    shapes = []
+    for b, ((name, z, ylabels, scale, fmt), n) in enumerate(zip(blocks, n_rows, strict=True)):
+        top -= (first_gap if b == 0 else gap) / total
+        lo = top - n / total
+        ax = "" if b == 0 else str(b + 1)
+        is_vocab = b != 1
+        hover = [
+            [
+                f"t = {trace.offset + t}, input {_plain(trace.chars[t])}<br>{name.split(' ')[0]}"
+                f" {ylabels[r]}: {z[t, r]:+.4f}"
+                for t in range(T)
+            ]
+            for r in range(n)
+        ]
+        colorbar = {"title": {"text": bar_titles[b] or ""}, "y": (top + lo) / 2, "len": (top - lo),
+                    "yanchor": "middle", "thickness": 16, "x": 1.01}
+        fig.add_trace(
+            go.Heatmap(
+                z=f32(z.T), x=np.arange(T), y=np.arange(n), xaxis=f"x{ax}", yaxis=f"y{ax}",
+                texttemplate=fmt, textfont={"size": CELL_FONT + 2}, xgap=2, ygap=2,
+                hovertext=hover, hovertemplate="%{hovertext}<extra></extra>",
+                colorbar=colorbar, **scale,
+            )
+        )
+        layout[f"yaxis{ax}"] = {
+            "domain": [lo, top], "anchor": f"x{ax}", "tickvals": list(range(n)), "ticktext": ylabels,
+            "autorange": "reversed", "showgrid": False, "zeroline": False,
+            "tickfont": {"size": FONT_SIZE + (4 if is_vocab else 0)},
+        }
+        layout[f"xaxis{ax}"] = {
+            "anchor": f"y{ax}", "showticklabels": b == 0, "side": "top", "showgrid": False, "zeroline": False,
+            "tickvals": list(range(T)), "range": [-0.5, T - 0.5],
+            "ticktext": [f"t={trace.offset + t}: input <b>{show_char(c)}</b>" for t, c in enumerate(trace.chars)],
+            "tickfont": {"size": FONT_SIZE + 2},
+            **({} if b == 0 else {"matches": "x"}),
+        }
+        annotations.append({"text": f"<b>{b + 1}. {name}</b>", "xref": "paper", "yref": "paper", "x": 0,
+                            "y": top, "xanchor": "left", "yanchor": "bottom", "showarrow": False,
+                            "font": {"size": FONT_SIZE}, "yshift": 34 if b == 0 else 0})
+        if b >= 2:  # box the true next character in the logits and the probabilities
+            for t, tgt in enumerate(trace.targets):
+                if tgt is not None:
+                    r = target_row[tgt]
+                    shapes.append({"type": "rect", "xref": f"x{ax}", "yref": f"y{ax}", "x0": t - 0.5,
+                                   "x1": t + 0.5, "y0": r - 0.5, "y1": r + 0.5,
+                                   "line": {"color": TARGET_LINE, "width": 3}})
+        top = lo
+    # under the last block: predicted (argmax) vs target, per time step
+    pred = trace.predicted_ids
+    for t in range(T):
+        tgt = trace.targets[t]
+        guess = itos[int(pred[t])]
+        ok = tgt is not None and guess == tgt
+        mark = "" if tgt is None else (" ✓" if ok else " ✗")
+        color = COLORS["reference"] if tgt is None else ("#2ca02c" if ok else COLORS["target"])
+        text = (f"predicted <b>{show_char(guess)}</b> ({trace.probs[t, pred[t]]:.2f}){mark}<br>"
+                f"target <b>{show_char(tgt) if tgt is not None else '?'}</b>")
+        annotations.append({"text": text, "xref": "x4", "yref": "paper", "x": t, "y": top - 0.4 / total,
+                            "xanchor": "center", "yanchor": "top", "showarrow": False,
+                            "font": {"size": FONT_SIZE + 2, "color": color}})
+    fig.update_layout(**layout, annotations=annotations, shapes=shapes)
+    style(fig, title, "", "", height)
+    fig.update_layout(margin={"l": 80, "r": 90, "t": 70 if title else 50, "b": 10})
+    fig.update_xaxes(title_text="")
+    fig.update_yaxes(title_text="")
+    return fig

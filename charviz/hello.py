@@ -1,0 +1,42 @@
+"""The classic toy from the char-RNN blog post: learn "hello" (h->e, e->l, l->l, l->o) from a zero state.
+
+A tiny Trainer whose every window is exactly one "hello" read from the initial hidden state, so what the
+model learns is what `forward_trace(model, vocab, "hello")` shows: after training, the prediction at each
+of the four steps of "hell" is the next letter of "ello".
+"""
+
+from __future__ import annotations
+
+from charviz.data import hello_text
+from charviz.inspect import Trace, forward_trace
+from charviz.model import CharRNN
+from charviz.train import TrainConfig, Trainer
+
+WORD = "hello"
+INPUT, TARGET = WORD[:-1], WORD[1:]  # "hell", "ello"
+BLOG_ORDER = ("h", "e", "l", "o")  # the blog's order; the Vocab (sorted) indexes them e=0, h=1, l=2, o=3
+HIDDEN_SIZES = range(3, 9)
+
+
+def hello_config(hidden_size: int = 4, seed: int = 0, lr: float = 0.05) -> TrainConfig:
+    """Windows of 5 characters that all start at 'h', the state reset before each (carry_hidden=False)."""
+    return TrainConfig(cell="rnn", hidden_size=hidden_size, seq_len=len(WORD), batch_size=4, lr=lr,
+                       optimizer="adam", clip=5.0, carry_hidden=False, seed=seed, val_fraction=0.0)
+
+
+def hello_trainer(hidden_size: int = 4, seed: int = 0) -> Trainer:
+    """A fresh, untrained Trainer on "hello" * 40 (4 streams of 10 words: every window is one "hello")."""
+    if hidden_size not in HIDDEN_SIZES:
+        raise ValueError(f"hidden size must be in {HIDDEN_SIZES.start}..{HIDDEN_SIZES.stop - 1}")
+    return Trainer(hello_text(40), hello_config(hidden_size, seed))
+
+
+def hello_trace(model: CharRNN, trainer_or_vocab) -> Trace:
+    """The four steps of "hell" with their targets "ello" (a trace of "hello" without its last row)."""
+    vocab = getattr(trainer_or_vocab, "vocab", trainer_or_vocab)
+    return forward_trace(model, vocab, WORD).window(0, len(INPUT))
+
+
+def predictions(trace: Trace) -> str:
+    """The most likely next character at every step, e.g. 'ello' once trained."""
+    return "".join(trace.itos[int(i)] for i in trace.predicted_ids)

@@ -1,0 +1,112 @@
+"""Text views of a trace: pandas tables of the plotted numbers, and HTML for prefixes and samples.
+
+No streamlit here; the numbers are read from an inspect.Trace, never recomputed.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+
+from charviz.data import show_char
+from charviz.figures import prediction_columns, step_labels
+
+
+def step_table(trace) -> pd.DataFrame:
+    """One row per time step: the input, the true next character with its probability and loss, and the
+    model's most likely guess with its probability."""
+    T = len(trace.chars)
+    pred = trace.predicted_ids
+    p_true = trace.target_probs
+    return pd.DataFrame(
+        {
+            "t": np.arange(trace.offset, trace.offset + T),
+            "input": [show_char(c) for c in trace.chars],
+            "true next": [show_char(c) if c is not None else "" for c in trace.targets],
+            "p(true next)": p_true,
+            "loss −ln p (nats)": trace.losses,
+            "most likely": [show_char(trace.itos[int(i)]) for i in pred],
+            "p(most likely)": trace.probs[np.arange(T), pred] if T else np.zeros(0),
+        }
+    )
+
+
+def matrix_table(trace, kind: str = "probs", max_cols: int = 24) -> pd.DataFrame:
+    """The numbers of `figures.step_heatmap` (same rows, same columns): logits or probabilities per time
+    step and candidate character; with a 'rest' column (summed probability) when the vocabulary is cut."""
+    if kind not in ("probs", "logits"):
+        raise ValueError("kind must be 'probs' or 'logits'")
+    V = len(trace.itos)
+    cols = prediction_columns(trace, max_cols)
+    values = trace.probs if kind == "probs" else trace.logits
+    df = pd.DataFrame(values[:, cols], index=step_labels(trace),
+                      columns=[show_char(trace.itos[i]) for i in cols])
+    if len(cols) < V and kind == "probs":
+        others = np.ones(V, dtype=bool)
+        others[cols] = False
+        df[f"rest ({V - len(cols)})"] = trace.probs[:, others].sum(axis=1)
+    df.index.name = "t: input"
+    return df
+
+
+def prefix_html(prefix: str, unknown_positions) -> str:
+    """The prefix with visible whitespace and the characters the model cannot read highlighted."""
+    bad = set(unknown_positions)
+    out = []
+    for i, c in enumerate(prefix):
+        shown = html.escape(show_char(c))
+        if i in bad:
+            out.append(f'<mark style="background:#ffb3b3;color:#a00000;font-weight:700;padding:0 2px;'
+                       f'text-decoration:underline wavy #d62728">{shown}</mark>')
+        else:
+            out.append(shown)
+    return ('<div style="font-family:monospace;font-size:1.4rem;line-height:1.8;word-break:break-all">'
+            + "".join(out) + "</div>")
+
+
+def unknown_message(prefix: str, unknown_positions) -> str:
+    """In words: which characters of the prefix the model has never seen, and what was done with them."""
+    chars = list(dict.fromkeys(prefix[i] for i in unknown_positions))
+    if not chars:
+        return ""
+    names = ", ".join(f"'{show_char(c)}'" for c in chars)
+    verb = "never appears" if len(chars) == 1 else "never appear"
+    n = len(unknown_positions)
+    skipped = "it was" if n == 1 else f"these {n} characters were"
+    return (f"{names} {verb} in the training text, so the model has no input for "
+            f"{'it' if len(chars) == 1 else 'them'}: {skipped} skipped. The prediction reads the other "
+            f"{len(prefix) - n} characters.")
+
+
+def shade(p: float) -> str:
+    """Background colour for a character the model gave probability p: light (unsure) to dark (sure)."""
+    a = 0.08 + 0.72 * float(np.clip(p, 0.0, 1.0))
+    return f"rgba(31,119,180,{a:.2f})"
+
+
+def sample_html(prefix: str, pairs) -> str:
+    """A prefix (grey) and its generated continuation, each generated character shaded by the probability
+    the model gave it (hover shows the number). pairs: [(char, p)] as returned by inspect.generate."""
+    out = [f'<span style="color:#888">{html.escape(show_text_keep_lines(prefix))}</span>']
+    for c, p in pairs:
+        text_color = "#ffffff" if p > 0.6 else "#111111"
+        out.append(f'<span title="{html.escape(show_char(c))}: p = {p:.3f}" style="background:{shade(p)};'
+                   f'color:{text_color};border-radius:2px">{html.escape(show_char(c))}</span>'
+                   + ("<br>" if c == "\n" else ""))
+    return ('<div style="font-family:monospace;font-size:1.25rem;line-height:1.7;white-space:normal;'
+            'word-break:break-all">' + "".join(out).replace("\n", "<br>") + "</div>")
+
+
+def show_text_keep_lines(text: str) -> str:
+    """Visible whitespace (␣ ⏎ ⇥) that still breaks the line after each ⏎."""
+    return "".join(show_char(c) + ("\n" if c == "\n" else "") for c in text)
+
+
+def sample_legend_html() -> str:
+    stops = "".join(
+        f'<span style="background:{shade(p)};color:{"#fff" if p > 0.6 else "#111"};padding:0 6px">{p:.1f}</span>'
+        for p in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    )
+    return f'<div style="font-size:0.95rem">probability the model gave each character: {stops}</div>'

@@ -1,0 +1,248 @@
+"""The Predict and Hello pages' widgets: prefix box, live prediction views, sampling, the hello trainer.
+
+Every number comes from charviz.inspect (forward_trace, generate) on a frozen snapshot of the model;
+figures from charviz.figures, tables and HTML from charviz.tables. Nothing is computed here.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from charviz import figures, tables
+from charviz.data import show_text
+from charviz.hello import BLOG_ORDER, HIDDEN_SIZES, INPUT, TARGET, hello_trace, hello_trainer, predictions
+from charviz.inspect import forward_trace, generate
+from charviz.ui.session import get_workspace
+from charviz.ui.sidebar import live_every
+
+MAX_PREFIX = 2000  # characters in the prefix box
+MAX_COLS = 24  # heatmap columns before the rest of the vocabulary is summed
+STEP_CHOICES = (10, 20, 40, 80, 120, 200)  # time steps shown in the heatmaps (the last N)
+PREFIX_KEY, KEEP_KEY, SOURCE_KEY = "predict_prefix", "_predict_prefix_keep", "_predict_prefix_source"
+DEFAULT_PREFIX = {"hello": "hell", "python": "def main(", "long-range": None}
+STATE_WORDS = {"running": "training", "paused": "paused", "idle": "not trained yet", "stopped": "stopped"}
+
+
+def read_escapes(text: str) -> str:
+    r"""What the user means by a one-line prefix: '\n' -> newline, '\t' -> tab, '\\' -> backslash."""
+    out, i = [], 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text) and text[i + 1] in "nt\\":
+            out.append({"n": "\n", "t": "\t", "\\": "\\"}[text[i + 1]])
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def default_prefix(source_name: str, text: str) -> str:
+    """A prefix that makes sense for the text being trained on (typed with \\n escapes)."""
+    fixed = DEFAULT_PREFIX.get(source_name)
+    if fixed:
+        return fixed
+    first = text.split("\n", 1)[0]
+    if 2 <= len(first) <= 16:  # e.g. a long-range line "Bxzyyxzx:B": stop before the answer
+        return first[:-1]
+    return text[:12].replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t")
+
+
+def _restore_prefix(ws) -> None:
+    """Keep the prefix across page changes (Streamlit drops a widget's state when its page is left) and
+    start from a fitting default when the text being trained on changes."""
+    source = (ws.source, ws.generation if ws.source.kind != "corpus" else 0)
+    if st.session_state.get(SOURCE_KEY) != source:
+        st.session_state[SOURCE_KEY] = source
+        st.session_state[PREFIX_KEY] = default_prefix(ws.source.name if ws.source.kind == "corpus" else "",
+                                                      ws.text)
+    elif PREFIX_KEY not in st.session_state:
+        st.session_state[PREFIX_KEY] = st.session_state.get(KEEP_KEY, "")
+
+
+def current_prefix() -> str:
+    """The prefix as typed (escapes read)."""
+    raw = st.session_state.get(KEEP_KEY, st.session_state.get(PREFIX_KEY, ""))
+    return read_escapes(raw) if st.session_state.get("predict_escapes", True) else raw
+
+
+def _status(snap) -> None:
+    words = STATE_WORDS.get(snap.state, snap.state)
+    st.caption(f"Model at step **{snap.step:,}** ({words}) · {snap.config.cell.upper()} "
+               f"{snap.config.hidden_size} · vocabulary of {len(snap.vocab)} characters"
+               + (" · the views follow the training every second" if snap.state == "running" else ""))
+    if snap.step == 0:
+        st.info("This model has not been trained yet: its predictions come from random weights. Press "
+                "**Start** in the sidebar and watch them sharpen.", icon="ℹ️")
+
+
+def prediction_panel() -> None:
+    """Prefix box, top-k bar chart, per-step probability / logit heatmaps and the table: a live fragment."""
+    ws = get_workspace()
+    _restore_prefix(ws)
+
+    @st.fragment(run_every=live_every(ws))
+    def _panel() -> None:
+        ws = get_workspace()
+        snap = ws.run.snapshot()
+        vocab, model = snap.vocab, snap.model
+        c1, c2, c3 = st.columns([5, 1.4, 1.4])
+        raw = c1.text_input(
+            "Prefix: type, and the prediction follows", key=PREFIX_KEY, live=True, max_chars=MAX_PREFIX,
+            placeholder="empty: the prediction from the initial hidden state",
+            help="Type \\n for a newline and \\t for a tab (see 'More options').",
+        )
+        st.session_state[KEEP_KEY] = raw
+        V = len(vocab)
+        k = c2.slider("top k", 1, min(30, V), min(10, V), key="predict_k")
+        steps = c3.select_slider("time steps shown", STEP_CHOICES, value=40, key="predict_steps")
+        with st.expander("More options"):
+            escapes = st.checkbox("read \\n as newline and \\t as tab", value=True, key="predict_escapes")
+            max_cols = st.slider("columns (characters) in the heatmaps", 5, max(5, min(V, 60)),
+                                 min(MAX_COLS, V), key="predict_cols",
+                                 help="The other characters' probabilities are summed in one 'rest' column.")
+            numbers = st.toggle("print the numbers in the cells", value=False, key="predict_numbers",
+                                help="Always on for small grids.")
+        _status(snap)
+        prefix = read_escapes(raw) if escapes else raw
+        known, dropped = vocab.drop_unknown(prefix)
+        if dropped:
+            st.html(tables.prefix_html(prefix, dropped))
+            st.warning(tables.unknown_message(prefix, dropped), icon="⚠️")
+        trace = forward_trace(model, vocab, known, last_n=steps)
+        if known:
+            tail = known[-40:]
+            title = f"Next character after “{'…' if len(known) > 40 else ''}{show_text(tail)}”"
+        else:
+            title = "Empty prefix: the prediction from the initial hidden state h₀ = 0"
+        st.plotly_chart(figures.topk_figure(trace.next_probs, vocab.itos, k, title), theme=None,
+                        key="predict_topk", config={"displayModeBar": False})
+        if not known:
+            st.info("With an empty prefix there are no time steps yet: the model has read nothing, so its "
+                    "prediction above comes from the initial hidden state alone. Type a few characters to "
+                    "see one row per time step.", icon="ℹ️")
+            return
+        if trace.offset:
+            st.caption(f"Showing the last **{len(trace.chars)}** of {len(known):,} time steps (steps "
+                       f"{trace.offset:,}–{len(known) - 1:,}); the hidden state still carries all "
+                       f"{len(known):,} characters.")
+        big = numbers or None
+        tab_p, tab_l, tab_t = st.tabs(["Softmax probabilities", "Logits", "Table"])
+        with tab_p:
+            st.plotly_chart(figures.step_heatmap(trace, "probs", max_cols, numbers=big), theme=None,
+                            key="predict_probs")
+        with tab_l:
+            st.plotly_chart(figures.step_heatmap(trace, "logits", max_cols, numbers=big), theme=None,
+                            key="predict_logits")
+        with tab_t:
+            st.markdown("**Per time step**: the true next character, its probability and loss, and the "
+                        "model's most likely guess.")
+            st.dataframe(tables.step_table(trace), hide_index=True, width="stretch",
+                         column_config=_number_format(("p(true next)", "loss −ln p (nats)", "p(most likely)")))
+            which = st.radio("matrix", ["probabilities", "logits"], horizontal=True, key="predict_table_kind")
+            df = tables.matrix_table(trace, "probs" if which == "probabilities" else "logits", max_cols)
+            st.dataframe(df, width="stretch", column_config=_number_format(df.columns))
+
+    _panel()
+
+
+def _number_format(columns) -> dict:
+    return {c: st.column_config.NumberColumn(format="%.4f") for c in columns}
+
+
+def sampling_panel() -> None:
+    """Continue the prefix by n characters at temperature τ; each character shaded by its probability."""
+
+    @st.fragment
+    def _sample() -> None:
+        st.subheader("Sampling: let the model continue the prefix")
+        c1, c2, c3, c4 = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
+        n = c1.slider("characters to generate", 10, 500, 200, 10, key="sample_n")
+        temp = c2.slider("temperature τ", 0.0, 2.0, 0.8, 0.05, key="sample_temperature",
+                         help="The model's logits are divided by τ before the softmax. τ = 0 always takes "
+                              "the most likely character; small τ plays safe, large τ takes risks.")
+        seed = c3.number_input("seed", 0, 2**31 - 1, 0, key="sample_seed",
+                               help="The same seed, model and settings give the same text.")
+        go = c4.button("Generate", type="primary", key="sample_go", width="stretch")
+        if go:
+            snap = get_workspace().run.snapshot()
+            known, _ = snap.vocab.drop_unknown(current_prefix())
+            pairs = generate(snap.model, snap.vocab, known, n, temp, int(seed))
+            st.session_state["sample_result"] = {"prefix": known, "pairs": pairs, "step": snap.step,
+                                                 "temperature": temp, "seed": int(seed)}
+        res = st.session_state.get("sample_result")
+        if res is None:
+            st.caption("Press Generate to continue the prefix above with the model as it is now.")
+            return
+        how = "argmax (τ = 0)" if res["temperature"] == 0 else f"τ = {res['temperature']:.2f}, seed {res['seed']}"
+        st.caption(f"{len(res['pairs'])} characters from the model at step {res['step']:,} · {how} · "
+                   "grey: the prefix · hover a character for its probability")
+        st.html(tables.sample_html(res["prefix"], res["pairs"]))
+        st.html(tables.sample_legend_html())
+
+    _sample()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# hello, step by step: a tiny trainer of this page's own, in session_state (the main run is untouched)
+
+HELLO_KEY = "hello_trainer"
+HELLO_TRAIN_STEPS = 200  # one press of Train
+HELLO_CHUNKS = 20  # redraws during one press (so the class sees the numbers move)
+
+
+def _hello() -> object:
+    h = st.session_state.get("hello_hidden", 4)
+    tr = st.session_state.get(HELLO_KEY)
+    if tr is None or tr.config.hidden_size != h:
+        tr = hello_trainer(h, seed=st.session_state.get("hello_seed", 0))
+        st.session_state[HELLO_KEY] = tr
+    return tr
+
+
+def _hello_new_weights() -> None:
+    st.session_state["hello_seed"] = st.session_state.get("hello_seed", 0) + 1
+    st.session_state.pop(HELLO_KEY, None)
+
+
+def _hello_view(tr, slot, key: str = "hello_fig") -> None:
+    trace = hello_trace(tr.model, tr)
+    pred = predictions(trace)
+    right = sum(a == b for a, b in zip(pred, TARGET, strict=True))
+    mean_loss = float(trace.losses.mean())
+    with slot.container():
+        m1, m2, m3 = st.columns(3)
+        m1.metric("training steps", f"{tr.steps:,}")
+        m2.metric("predictions right", f"{right} of {len(TARGET)}", help=f"predicted '{pred}', target '{TARGET}'")
+        m3.metric("mean loss −ln p(target)", f"{mean_loss:.3f} nats")
+        st.plotly_chart(figures.hello_figure(trace, BLOG_ORDER), theme=None, key=key,
+                        config={"displayModeBar": False})
+
+
+def hello_panel() -> None:
+    """Controls and the live figure of the hello page."""
+    c1, c2, c3, c4 = st.columns([2, 1, 1, 1.3], vertical_alignment="bottom")
+    c1.select_slider("hidden size", list(HIDDEN_SIZES), value=4, key="hello_hidden",
+                     help="Changing it starts a new, untrained model.")
+    train = c2.button(f"Train ({HELLO_TRAIN_STEPS} steps)", type="primary", key="hello_train", width="stretch")
+    step = c3.button("Step (1 update)", key="hello_step", width="stretch")
+    c4.button("New random weights", key="hello_reset", on_click=_hello_new_weights, width="stretch")
+    tr = _hello()
+    slot = st.empty()
+    if step:
+        tr.step()
+    if train:
+        per_chunk = HELLO_TRAIN_STEPS // HELLO_CHUNKS
+        for i in range(HELLO_CHUNKS):  # a bounded loop: a few seconds, redrawn as it learns
+            for _ in range(per_chunk):
+                tr.step()
+            _hello_view(tr, slot, key=f"hello_fig_{i}")
+            time.sleep(0.08)
+    else:
+        _hello_view(tr, slot)
+    st.caption(f"Input **{INPUT}**, targets **{TARGET}**. Vocabulary rows are drawn in the blog post's "
+               f"order {', '.join(BLOG_ORDER)}; the model's own index order is "
+               f"{', '.join(f'{c}={i}' for i, c in enumerate(tr.vocab.itos))} (the vocabulary is sorted). "
+               "A black box marks the target character.")
