@@ -1,0 +1,48 @@
+"""AppTest: the hello page. Untrained the predictions are wrong; Train makes them e, l, l, o."""
+
+import json
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = str(ROOT / "pages" / "hello.py")
+
+
+def predicted(at):
+    """The predicted characters printed under each time step of the hello figure."""
+    fig = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    notes = [a["text"] for a in fig["layout"]["annotations"] if a["text"].startswith("predicted")]
+    return "".join(n.split("<b>")[1][0] for n in notes)
+
+
+def metrics(at):
+    return {m.label: m.value for m in at.metric}
+
+
+def test_train_button_makes_the_predictions_e_l_l_o():
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    assert metrics(at)["training steps"] == "0"
+    assert predicted(at) != "ello"
+    assert metrics(at)["predictions right"] != "4 of 4"
+    at.button(key="hello_train").click().run()
+    assert not at.exception
+    assert predicted(at) == "ello"
+    assert metrics(at)["predictions right"] == "4 of 4"
+    assert metrics(at)["training steps"] == "200"
+    fig = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    assert sum(d["type"] == "heatmap" for d in fig["data"]) == 4
+    assert fig["layout"]["yaxis"]["ticktext"] == ["h", "e", "l", "o"]
+
+
+def test_step_reset_and_hidden_size():
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.button(key="hello_step").click().run()
+    assert metrics(at)["training steps"] == "1"
+    at.button(key="hello_reset").click().run()
+    assert metrics(at)["training steps"] == "0"
+    at.select_slider(key="hello_hidden").set_value(7).run()
+    assert not at.exception
+    fig = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    assert fig["layout"]["yaxis2"]["ticktext"] == [f"h[{i}]" for i in range(7)]

@@ -1,0 +1,138 @@
+"""AppTest: the Predict page (prefix box, top-k, per-step heatmaps, unknown characters, sampling)."""
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+from charviz.inspect import forward_trace, predict_next
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = str(ROOT / "pages" / "predict.py")
+DTYPES = {"f4": np.float32, "f8": np.float64, "i1": np.int8, "i2": np.int16, "i4": np.int32, "u1": np.uint8,
+          "u2": np.uint16, "u4": np.uint32}
+
+
+def arr(v):
+    """A plotly JSON array (plain list or base64 typed array) -> numpy."""
+    if isinstance(v, dict) and "bdata" in v:
+        a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=DTYPES[v["dtype"]])
+        if "shape" in v:
+            a = a.reshape([int(s) for s in str(v["shape"]).split(",")])
+        return a
+    return np.asarray(v)
+
+
+def charts(at):
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def run_page(**kw):
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def workspace(at):
+    return at.session_state["charviz_workspace"]
+
+
+def test_prefix_shows_topk_and_heatmaps_with_the_models_numbers():
+    at = run_page()
+    assert at.text_input(key="predict_prefix").value == "hell"  # the default for the hello corpus
+    ws = workspace(at)
+    for _ in range(30):
+        ws.run.step_once()
+    at.text_input(key="predict_prefix").set_value("hel").run()
+    assert not at.exception
+    topk, probs, logits = charts(at)
+    snap = ws.run.snapshot()
+    want = predict_next(snap.model, snap.vocab, "hel", k=4)
+    bar = topk["data"][0]
+    assert bar["x"] == [c for c, _ in want]
+    np.testing.assert_allclose(arr(bar["y"]), [p for _, p in want], rtol=1e-6)
+    assert "hel" in topk["layout"]["title"]["text"]
+    tr = forward_trace(snap.model, snap.vocab, "hel")
+    np.testing.assert_allclose(arr(probs["data"][0]["z"]), tr.probs, atol=1e-6)
+    np.testing.assert_allclose(arr(logits["data"][0]["z"]), tr.logits, atol=1e-5)
+    assert logits["data"][0]["zmid"] == 0
+    assert probs["layout"]["yaxis"]["ticktext"] == ["0: h", "1: e", "2: l"]
+    assert any("step **30**" in c.value for c in at.caption)
+    assert len(at.dataframe) == 2  # the table view: per-step summary and the matrix
+
+
+def test_prediction_follows_training():
+    at = run_page()
+    before = arr(charts(at)[0]["data"][0]["y"])
+    for _ in range(20):
+        workspace(at).run.step_once()
+    at.run()  # what the live fragment's timer does every second
+    after = arr(charts(at)[0]["data"][0]["y"])
+    assert not np.allclose(before, after)
+
+
+def test_unknown_characters_are_explained_and_the_rest_still_works():
+    at = run_page()
+    at.text_input(key="predict_prefix").set_value("heZlQ").run()
+    assert not at.exception
+    warnings = [w.value for w in at.warning]
+    assert any(w.startswith("'Z', 'Q' never appear in the training text") for w in warnings)
+    assert any("<mark" in h.proto.body and "Z" in h.proto.body for h in at.get("html"))
+    topk, probs, _ = charts(at)
+    assert probs["layout"]["yaxis"]["ticktext"] == ["0: h", "1: e", "2: l"]  # the known characters
+
+
+def test_escapes_and_whitespace():
+    at = run_page()
+    at.text_input(key="predict_prefix").set_value("hel\\nlo").run()
+    assert not at.exception
+    assert any("'⏎' never appears" in w.value for w in at.warning)  # the hello text has no newline
+
+
+def test_empty_prefix_is_the_initial_state_prediction():
+    at = run_page()
+    at.text_input(key="predict_prefix").set_value("").run()
+    assert not at.exception
+    cs = charts(at)
+    assert len(cs) == 1
+    assert "initial hidden state" in cs[0]["layout"]["title"]["text"]
+    assert any("empty prefix" in i.value for i in at.info)
+    snap = workspace(at).run.snapshot()
+    want = predict_next(snap.model, snap.vocab, "", k=4)
+    np.testing.assert_allclose(arr(cs[0]["data"][0]["y"]), [p for _, p in want], rtol=1e-6)
+
+
+def test_long_prefix_is_capped_and_says_so():
+    at = run_page()
+    at.text_input(key="predict_prefix").set_value("hello" * 100).run()
+    assert not at.exception
+    assert any("last **40** of 500 time steps" in c.value for c in at.caption)
+    probs = charts(at)[1]
+    assert arr(probs["data"][0]["z"]).shape == (40, 4)
+    assert probs["layout"]["yaxis"]["ticktext"][0] == "460: h"
+
+
+def test_sampling_is_repeatable_with_a_seed():
+    at = run_page()
+    at.button(key="sample_go").click().run()
+    assert not at.exception
+    first = [h.proto.body for h in at.get("html")]
+    assert any("title=" in b for b in first)
+    at.button(key="sample_go").click().run()
+    assert [h.proto.body for h in at.get("html")] == first
+    at.number_input(key="sample_seed").set_value(7).run()
+    at.button(key="sample_go").click().run()
+    assert [h.proto.body for h in at.get("html")] != first
+    at.slider(key="sample_temperature").set_value(0.0).run()
+    at.button(key="sample_go").click().run()
+    assert any("argmax" in c.value for c in at.caption)
+
+
+def test_through_the_app_entry_point():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.switch_page("pages/predict.py").run()
+    assert not at.exception
+    assert len(charts(at)) >= 3
