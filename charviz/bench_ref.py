@@ -5,11 +5,14 @@ a linear head and softmax, loss = sum over the T steps of -ln p(target), backpro
 steps, every gradient clipped elementwise to [-5, 5], Adagrad (lr 0.1), the hidden state carried from one
 window to the next and reset when the data wraps. Defaults: H = 100, T = 25. float64, like the original.
 
-Two places are written for numpy rather than copied line by line, with the same arithmetic:
-- W_xh @ onehot(i) is the column W_xh[:, i], and its gradient outer(dh, onehot(i)) only touches that column;
-- the head, softmax and their gradients do not feed the recurrence, so they run for all T steps in one
-  matmul instead of T small ones. Only the recurrence itself is a Python loop over time.
-That makes this reference faster than a literal transcription, which is the fair thing for a baseline.
+Two implementations of the same arithmetic, chosen with `per_step`:
+- per_step=True has the original's structure: column vectors, a one-hot vector x_t per step,
+  np.dot(W_xh, x_t), the head and softmax of every step inside the time loop, their gradients in the
+  backward loop. This is the min-char-rnn everyone knows.
+- per_step=False (the default, and the faster, harder baseline) uses that W_xh @ onehot(i) is the column
+  W_xh[:, i] (its gradient touches only that column), and that the head, softmax and their gradients do not
+  feed the recurrence, so they run for all T steps in one matmul. Only the recurrence is a Python loop.
+Both produce the same losses and gradients (up to float rounding), so they learn identically per step.
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ class MinCharRNN:
     names = ("Wxh", "Whh", "Why", "bh", "by")
 
     def __init__(self, vocab_size: int, hidden_size: int = 100, seq_len: int = 25, lr: float = 0.1,
-                 seed: int = 0):
+                 seed: int = 0, per_step: bool = False):
+        self.per_step = per_step
         rng = np.random.default_rng(seed)
         V, H = vocab_size, hidden_size
         self.vocab_size, self.hidden_size, self.seq_len, self.lr = V, H, seq_len, lr
@@ -74,6 +78,8 @@ class MinCharRNN:
 
         inputs, targets (T,) int; hprev (H,). Gradients are of the summed loss, before clipping.
         """
+        if self.per_step:
+            return self.loss_and_grads_per_step(inputs, targets, hprev)
         inputs, targets = np.asarray(inputs), np.asarray(targets)
         T = len(inputs)
         hs, logits = self.forward(inputs, hprev)  # (T+1, H), (T, V)
@@ -98,6 +104,38 @@ class MinCharRNN:
         dWxh = np.zeros_like(self.Wxh)
         np.add.at(dWxh.T, inputs, dhraw)  # column inputs[t] += dhraw[t]
         return loss, [dWxh, dWhh, dWhy, dbh, dby], hs[-1].copy()
+
+    def loss_and_grads_per_step(self, inputs, targets, hprev) -> tuple[float, list[np.ndarray], np.ndarray]:
+        """The same as loss_and_grads, written step by step with column vectors as in min-char-rnn."""
+        V, H = self.vocab_size, self.hidden_size
+        Wxh, Whh, Why, bh, by = self.Wxh, self.Whh, self.Why, self.bh[:, None], self.by[:, None]
+        xs, hs, ps = {}, {}, {}
+        hs[-1] = np.asarray(hprev, dtype=np.float64).reshape(H, 1)
+        loss = 0.0
+        for t in range(len(inputs)):
+            xs[t] = np.zeros((V, 1))  # one-hot input
+            xs[t][inputs[t]] = 1.0
+            hs[t] = np.tanh(np.dot(Wxh, xs[t]) + np.dot(Whh, hs[t - 1]) + bh)  # (H, 1)
+            ys = np.dot(Why, hs[t]) + by  # (V, 1) logits
+            e = np.exp(ys - ys.max())
+            ps[t] = e / np.sum(e)  # softmax
+            loss += -np.log(ps[t][targets[t], 0])
+        dWxh, dWhh, dWhy = np.zeros_like(Wxh), np.zeros_like(Whh), np.zeros_like(Why)
+        dbh, dby = np.zeros_like(bh), np.zeros_like(by)
+        dhnext = np.zeros((H, 1))
+        for t in reversed(range(len(inputs))):
+            dy = np.copy(ps[t])
+            dy[targets[t]] -= 1.0  # dL/dy = p - onehot(target)
+            dWhy += np.dot(dy, hs[t].T)
+            dby += dy
+            dh = np.dot(Why.T, dy) + dhnext  # head path + what flows back from step t+1
+            dhraw = (1.0 - hs[t] * hs[t]) * dh  # through tanh
+            dbh += dhraw
+            dWxh += np.dot(dhraw, xs[t].T)
+            dWhh += np.dot(dhraw, hs[t - 1].T)
+            dhnext = np.dot(Whh.T, dhraw)
+        grads = [dWxh, dWhh, dWhy, dbh[:, 0], dby[:, 0]]
+        return float(loss), grads, hs[len(inputs) - 1][:, 0].copy()
 
     # -- training ----------------------------------------------------------------------------------------
 

@@ -60,7 +60,7 @@ def test_bench_json_has_every_figure(quick_run):
     results, _ = quick_run
     assert results["corpus"]["name"] == "small.txt"
     assert results["env"]["torch_threads"] == 2 and results["env"]["quick"] is True
-    for side in ("charviz", "plain", "numpy"):  # 1-3: throughput of each side
+    for side in ("charviz", "plain", "numpy", "numpy_per_step"):  # 1-3: throughput of each side
         assert _finite_positive(results["throughput"][side]["chars_per_sec"])
         assert len(results["throughput"][side]["rounds"]) >= 1
     quality = results["quality"]  # 4: equal-time quality, one entry per budget
@@ -74,7 +74,7 @@ def test_bench_json_has_every_figure(quick_run):
         assert q["heldout_chars"] == 1200  # the last 10% of 12,000
     assert _finite_positive(results["inspect"]["ms"]) and results["inspect"]["chars"] == 128  # 5
     checks = results["checks"]
-    assert len(checks) == 2 + len(quality) + 1
+    assert len(checks) == 3 + len(quality) + 1
     for c in checks:
         assert isinstance(c["pass"], bool) and c["target"] and math.isfinite(c["value"])
 
@@ -86,9 +86,11 @@ def test_bench_table_shows_figures_targets_and_verdicts(quick_run):
     for words in (
         "Trainer.step() throughput",
         "plain PyTorch loop throughput",
-        "numpy min-char-rnn throughput",
+        "numpy min-char-rnn throughput, per step",
+        "numpy min-char-rnn throughput, vectorized",
         "Trainer.step() vs plain loop",
-        "Trainer.step() vs numpy reference",
+        "Trainer.step() vs numpy reference, per step",
+        "Trainer.step() vs numpy reference, vectorized",
         "after 0.2 s of training: charviz",
         "after 0.4 s of training: numpy reference",
         "forward_trace + gradient_flow",
@@ -107,8 +109,8 @@ def test_bench_table_shows_figures_targets_and_verdicts(quick_run):
 # the numpy reference against torch autograd
 
 
-def _tiny(V=5, H=4, T=7, seed=1):
-    ref = MinCharRNN(V, hidden_size=H, seq_len=T, seed=seed)
+def _tiny(V=5, H=4, T=7, seed=1, per_step=False):
+    ref = MinCharRNN(V, hidden_size=H, seq_len=T, seed=seed, per_step=per_step)
     rng = np.random.default_rng(seed)
     # weights large enough that tanh is not linear and every gradient is far from zero
     ref.Wxh, ref.Whh, ref.Why = (rng.standard_normal(p.shape) * 0.7 for p in (ref.Wxh, ref.Whh, ref.Why))
@@ -130,8 +132,9 @@ def _torch_loss(ref: MinCharRNN, inputs, targets, hprev, params):
     return F.cross_entropy(logits, torch.as_tensor(targets), reduction="sum"), h_last[0, 0]
 
 
-def test_reference_loss_and_gradients_match_torch_autograd():
-    ref, inputs, targets, hprev = _tiny()
+@pytest.mark.parametrize("per_step", [False, True], ids=["vectorized", "per_step"])
+def test_reference_loss_and_gradients_match_torch_autograd(per_step):
+    ref, inputs, targets, hprev = _tiny(per_step=per_step)
     loss, grads, h_last = ref.loss_and_grads(inputs, targets, hprev)
     params = [torch.tensor(p, requires_grad=True) for p in ref.params]
     t_loss, t_h = _torch_loss(ref, inputs, targets, hprev, params)
@@ -143,8 +146,9 @@ def test_reference_loss_and_gradients_match_torch_autograd():
         np.testing.assert_allclose(g, p.grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
 
 
-def test_reference_gradients_match_finite_differences():
-    ref, inputs, targets, hprev = _tiny(V=4, H=3, T=5, seed=2)
+@pytest.mark.parametrize("per_step", [False, True], ids=["vectorized", "per_step"])
+def test_reference_gradients_match_finite_differences(per_step):
+    ref, inputs, targets, hprev = _tiny(V=4, H=3, T=5, seed=2, per_step=per_step)
     _, grads, _ = ref.loss_and_grads(inputs, targets, hprev)
     eps = 1e-6
     for name, p, g in zip(MinCharRNN.names, ref.params, grads, strict=True):
@@ -166,8 +170,9 @@ def test_reference_heldout_bits_is_torch_cross_entropy_in_bits():
     assert ref.heldout_bits(ids) == pytest.approx(float(loss) / (len(ids) - 1) / math.log(2), rel=1e-12)
 
 
-def test_reference_step_is_clipped_adagrad_and_carries_the_state():
-    ref, _, _, _ = _tiny(V=5, H=4, T=7)
+@pytest.mark.parametrize("per_step", [False, True], ids=["vectorized", "per_step"])
+def test_reference_step_is_clipped_adagrad_and_carries_the_state(per_step):
+    ref, _, _, _ = _tiny(V=5, H=4, T=7, per_step=per_step)
     data = np.random.default_rng(3).integers(0, 5, 40)
     before = [p.copy() for p in ref.params]
     loss, grads, h_last = ref.loss_and_grads(data[:7], data[1:8], np.zeros(4))
@@ -185,3 +190,13 @@ def test_reference_step_is_clipped_adagrad_and_carries_the_state():
     np.testing.assert_allclose(ref.h, expected_h)
     assert ref.pos == 7 and ref.steps == 6
     assert all(np.isfinite(p).all() for p in ref.params)
+
+
+def test_reference_variants_learn_the_same():
+    data = np.random.default_rng(4).integers(0, 6, 500)
+    fast, loop = MinCharRNN(6, seed=5), MinCharRNN(6, seed=5, per_step=True)
+    # Adagrad's first steps divide by sqrt(g^2 + 1e-8): rounding differences in tiny gradients grow, a little
+    for _ in range(30):
+        assert fast.step(data) == pytest.approx(loop.step(data), rel=1e-5)
+    for a, b in zip(fast.params, loop.params, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
