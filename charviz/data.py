@@ -153,19 +153,22 @@ LONG_RANGE_FILLER = "xyz"
 
 
 def long_range_text(k: int = 8, lines: int = 4000, seed: int = 0) -> str:
-    """A long-range dependency task: each line is KEY, k random filler chars, ':', KEY, newline.
+    """A long-range dependency task: each line is PAD KEY, k random filler chars, ':', KEY, newline.
 
     The character after ':' can only be predicted by remembering KEY across k+1 steps. A model that forgot it
     can do no better than a uniform guess over the 4 keys there (2 bits); a model that remembers gets ~0.
+    PAD is 0-3 dots, so lines have varying lengths and a model cannot get by on counting characters since the
+    start of the text: it has to notice the key.
     """
     if k < 0:
         raise ValueError("k must be >= 0")
     rng = random.Random(seed)
     out = []
     for _ in range(lines):
+        pad = "." * rng.randint(0, 3)
         key = rng.choice(LONG_RANGE_KEYS)
         filler = "".join(rng.choice(LONG_RANGE_FILLER) for _ in range(k))
-        out.append(f"{key}{filler}:{key}\n")
+        out.append(f"{pad}{key}{filler}:{key}\n")
     return "".join(out)
 
 

@@ -322,3 +322,40 @@ def scalar_bptt(
         for t in range(steps - 1, -1, -1):
             g[t] = g[t + 1] * local[t]
     return g
+
+
+# ---------------------------------------------------------------------------------------------------------
+# long-term dependency: does the model remember the key?
+
+
+@dataclass
+class Recall:
+    """How well a model recalls the key of the long-range task (data.long_range_text) after k fillers."""
+
+    k: int  # filler characters between the key and its recall
+    n: int  # recall positions scored
+    accuracy: float  # fraction where the most likely next char after ':' is the key
+    bits: float  # mean -log2 p(key) at the recall positions; a model that forgot the key scores 2 bits
+    chance_bits: float  # log2(number of keys) = 2: the loss of a uniform guess over the keys
+
+
+def long_range_recall(model: CharRNN, vocab: Vocab, text: str, max_lines: int = 200) -> Recall:
+    """Score the recall step of every line 'KEY fillers : KEY' of a long-range text (the last max_lines)."""
+    from charviz.data import LONG_RANGE_KEYS
+
+    lines = [ln for ln in text.split("\n") if len(ln) >= 3 and ln[-2] == ":"][-max_lines:]
+    if not lines:
+        raise ValueError("no 'KEY ... :KEY' lines found: this is not a long-range task text")
+    joined = "\n".join(lines) + "\n"
+    tr = forward_trace(model, vocab, joined)
+    rows = [i for i, c in enumerate(joined) if c == ":"]  # row i predicts the key that follows ':'
+    tgt = tr.target_ids[rows]
+    p = tr.probs[rows, tgt]
+    acc = float(np.mean(tr.probs[rows].argmax(axis=1) == tgt))
+    return Recall(
+        k=len(lines[0].lstrip(".")) - 3,
+        n=len(rows),
+        accuracy=acc,
+        bits=float(np.mean(-np.log2(np.maximum(p, 1e-300)))),
+        chance_bits=float(np.log2(len(LONG_RANGE_KEYS))),
+    )

@@ -245,3 +245,22 @@ def test_scalar_bptt_tanh_matches_autograd_and_is_bounded_by_linear(w):
     auto = [float(h.grad) for h in hs[:-1]] + [1.0]
     np.testing.assert_allclose(g, auto, rtol=1e-12)
     assert np.all(np.abs(g) <= np.abs(scalar_bptt(w, T, "linear")) + 1e-15)
+
+
+def test_long_range_recall_separates_remembering_from_forgetting():
+    from charviz.data import long_range_text
+    from charviz.inspect import long_range_recall
+
+    text = long_range_text(k=2, lines=40, seed=0)
+    vocab = Vocab.from_text(text)
+    torch.manual_seed(0)
+    m = CharRNN(len(vocab), 8, "rnn")
+    r = long_range_recall(m, vocab, text)
+    assert r.k == 2 and r.n == 40 and r.chance_bits == 2.0
+    # reference by hand: -log2 p(key | everything up to ':') for each line, from forward_trace
+    tr = forward_trace(m, vocab, text)
+    rows = [i for i, c in enumerate(text) if c == ":"]
+    expected = np.mean([-np.log2(tr.probs[i, vocab.stoi[text[i + 1]]]) for i in rows])
+    assert r.bits == pytest.approx(expected, rel=1e-6)
+    with pytest.raises(ValueError):
+        long_range_recall(m, vocab, "no task here")
