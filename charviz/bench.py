@@ -55,6 +55,9 @@ TARGET_VS_NUMPY = 10.0  # Trainer.step() chars/s >= 10x the numpy reference's
 TARGET_BITS_GAP = 0.3  # charviz's held-out bits/char at least this much lower in equal time
 TARGET_INSPECT_MS = 30.0  # forward_trace + gradient_flow on 128 chars
 INSPECT_CHARS = 128
+BUSY_LOAD = 0.5  # 1-minute load average of other processes above which the figures get a warning
+# environment variables that change how the numbers come out; recorded, never set here
+THREAD_ENV = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE")
 
 
 def _log(msg: str) -> None:
@@ -268,6 +271,7 @@ def run(text: str, corpus: str, budgets: list[float], threads: int = 2, quick: b
             "cpus": os.cpu_count(),
             "loadavg_before": load_before,
             "loadavg_after": os.getloadavg(),
+            "env_vars": {k: os.environ[k] for k in THREAD_ENV if k in os.environ},
             "quick": quick,
         },
         "config": cfg.to_dict(),
@@ -314,6 +318,11 @@ def format_table(results: dict) -> str:
         f"{env['torch_threads']} torch threads, {env['cpus']} CPUs; load average "
         f"{env['loadavg_before'][0]:.2f} before, {env['loadavg_after'][0]:.2f} after"
         + (" (QUICK mode: figures are rough)" if env["quick"] else ""),
+        *(["settings: " + ", ".join(f"{k}={v}" for k, v in env["env_vars"].items())] if env.get("env_vars") else []),
+        *([f"WARNING: the machine was busy (load average {env['loadavg_before'][0]:.1f} on {env['cpus']} CPUs "
+           "before the bench started): other processes took CPU time, and torch with several threads suffers "
+           "most from that; rerun when it is quiet"]
+          if env["loadavg_before"][0] > BUSY_LOAD else []),
         f"charviz default config: {cfg['cell']}, hidden {cfg['hidden_size']}, batch {cfg['batch_size']}, "
         f"seq_len {cfg['seq_len']}, {cfg['optimizer']} lr {cfg['lr']:g}, clip {cfg['clip']}; numpy reference: "
         "batch 1, hidden 100, seq_len 25, adagrad lr 0.1",
