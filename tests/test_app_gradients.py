@@ -51,3 +51,29 @@ def test_unknown_and_too_short_sequences_are_explained():
     at.text_input(key="g_text").set_value("h").run()
     assert not at.exception
     assert any("at least two characters" in i.value for i in at.info)
+
+
+def _long_range_script():
+    import runpy
+    from pathlib import Path
+
+    from charviz.train import TrainConfig
+    from charviz.ui import session
+
+    ws = session.get_workspace()
+    if ws.source.name != "long-range":
+        src = session.corpus_source("long-range", 6)
+        session.reset(session.corpus_text(src.name, src.k), TrainConfig(hidden_size=16, seq_len=4), src)
+    runpy.run_path(str(Path.cwd() / "pages" / "gradients.py"))
+
+
+def test_long_range_recall_is_scored_and_truncation_warned(monkeypatch):
+    monkeypatch.chdir(Path(PAGE).parents[1])
+    at = AppTest.from_function(_long_range_script, default_timeout=60).run()
+    assert not at.exception
+    labels = {m.label: m.value for m in at.metric}
+    assert "key recalled after k = 6 fillers" in labels
+    assert labels["forgetting costs"] == "2 bits"
+    bits = float(labels["loss at the recall step"].split()[0])
+    assert 0.5 < bits < 6  # an untrained model is near a uniform guess, not near 0
+    assert any("truncation window (4) is shorter" in w.value for w in at.warning)
