@@ -7,16 +7,17 @@ import streamlit as st
 from charviz.ui import session  # noqa: F401  (caps torch's threads before any training starts)
 from charviz.ui.sidebar import training_status
 
-st.set_page_config(page_title="charviz", page_icon="🔤", layout="wide")
+st.set_page_config(page_title="charviz", page_icon=":material/text_fields:", layout="wide")
 
 HERE = Path(__file__).parent
 
 # to add a page: put it in pages/ and add a (path, title, icon) row; rows whose file is missing are skipped
 PAGES = [
-    ("pages/home.py", "Home", "🏠"),
-    ("pages/train.py", "Train", "🏋️"),
-    ("pages/hello.py", "Hello", "👋"),
-    ("pages/predict.py", "Predict", "🔮"),
+    ("pages/home.py", "Home", ":material/home:"),
+    ("pages/train.py", "Train", ":material/model_training:"),
+    ("pages/hello.py", "Hello", ":material/waving_hand:"),
+    ("pages/predict.py", "Predict", ":material/online_prediction:"),
+    ("pages/gradients.py", "Gradients", ":material/timeline:"),
 ]
 
 nav = st.navigation(

@@ -313,6 +313,7 @@ class TrainingRun:
         self._thread: threading.Thread | None = None
         self._last_eval = 0.0
         self._eval_step = -1
+        self._eval_cost = 0.0  # seconds the last evaluation took
         self._frozen: tuple[int, CharRNN] | None = None
         self._cps = 0.0
 
@@ -424,8 +425,11 @@ class TrainingRun:
         t = self.trainer
         if t.steps == self._eval_step:
             return
-        if force or now - self._last_eval >= self.eval_every_s:
+        # evaluate every eval_every_s, but never spend more than ~5% of the time on it (large held-out texts)
+        if force or now - self._last_eval >= max(self.eval_every_s, 19 * self._eval_cost):
+            t0 = time.perf_counter()
             v = t.evaluate()
+            self._eval_cost = time.perf_counter() - t0
             self._last_eval, self._eval_step = now, t.steps
             self.val_history.add({"step": t.steps, "val_loss": v, "val_bits": v / LN2})
 

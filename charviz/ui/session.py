@@ -40,6 +40,21 @@ def configure_torch(threads: int = TORCH_THREADS) -> None:
 configure_torch()
 
 
+def leave_pages_folder_mode() -> None:
+    """Make sure this script run went through app.py's st.navigation; if not, rerun so that it does.
+
+    Streamlit (1.67) guesses an app's kind at the server's first script run: an app with a `pages/` folder is
+    taken for an old-style multipage app until some run calls st.navigation. If that first run asks for a
+    page URL (a reloaded tab after a server restart: /train), Streamlit runs the page file alone, without
+    app.py (no sidebar, wrong menu) and keeps doing so. Clearing the flag and rerunning runs app.py again.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 @dataclass(frozen=True)
 class Source:
     """Which text a run trains on. Two Sources are equal when they would give the same text."""
@@ -123,6 +138,7 @@ def _session_workspace() -> Workspace:
 
 def get_workspace() -> Workspace:
     """This browser session's Workspace (created on first use)."""
+    leave_pages_folder_mode()
     return _session_workspace()
 
 

@@ -1,12 +1,92 @@
-"""The sidebar every page shows: live training status and Start/Pause, Step, Reset."""
+"""The sidebar every page shows: live training status, Start/Pause, Step and Reset.
+
+It is a fragment that reruns itself every REFRESH_S seconds while the run trains (and not at all while it
+is paused, so an idle tab costs nothing). When the run's state changes under it (a click here, or the run
+pausing itself on a non-finite loss) it reruns the whole app, so every page's own live fragments switch
+their timers on or off too.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from charviz.ui.session import get_run
+from charviz.train import Snapshot
+from charviz.ui.session import Workspace, get_workspace, reset
+
+REFRESH_S = 1.0  # seconds between live redraws while training
+
+STATE_WORDS = {  # markdown: material icons render everywhere (emoji fonts are missing on some machines)
+    "running": ":green[:material/play_circle:] training",
+    "paused": ":orange[:material/pause_circle:] paused",
+    "idle": ":gray[:material/radio_button_unchecked:] ready",
+    "stopped": ":gray[:material/stop_circle:] stopped",
+}
+
+
+def fmt_bits(x: float | None) -> str:
+    return "–" if x is None else f"{x:.3f}"
+
+
+def live_every(ws: Workspace | None = None) -> float | None:
+    """run_every for a live fragment: REFRESH_S while training, None (no timer) otherwise."""
+    ws = ws or get_workspace()
+    return REFRESH_S if ws.run.running else None
+
+
+def start_pause(ws: Workspace) -> None:
+    run = ws.run
+    if run.running:
+        run.pause()
+    else:
+        run.start()
+
+
+def step_once(ws: Workspace) -> None:
+    ws.run.step_once()
+
+
+def reset_same(ws: Workspace) -> None:
+    """New random weights, same text and settings (the sidebar's Reset)."""
+    reset(ws.text, ws.config, ws.source)
+
+
+def status_metrics(snap: Snapshot) -> None:
+    """Step, train/validation bits per char and chars/s of a snapshot, as big numbers."""
+    last_bits = snap.last.bits if snap.last is not None and snap.last.applied else None
+    c1, c2 = st.columns(2)
+    c1.metric("step", f"{snap.step:,}")
+    c2.metric("chars / s", f"{snap.chars_per_sec:,.0f}")
+    c1.metric("train bits/char", fmt_bits(last_bits))
+    c2.metric("validation", fmt_bits(snap.val_bits))
 
 
 def training_status() -> None:
+    """The sidebar status + controls. Call it once, from the entry script, so every page shows it."""
+    live = get_workspace().run.running
+
+    @st.fragment(run_every=REFRESH_S if live else None)
+    def _status() -> None:
+        ws = get_workspace()
+        snap = ws.run.snapshot()
+        st.markdown(f"#### {STATE_WORDS.get(snap.state, snap.state)}")
+        st.caption(f"text: **{ws.source.label}** · {ws.config.cell.upper()} {ws.config.hidden_size}")
+        status_metrics(snap)
+        if snap.error:
+            st.error(f"Training paused itself: {snap.error}. See the Train page.", icon=":material/warning:")
+        b1, b2 = st.columns(2)
+        running = snap.state == "running"
+        label = "Pause" if running else ("Resume" if snap.step else "Start")
+        b1.button(label, key="sb_start_pause", type="primary", use_container_width=True,
+                  icon=":material/pause:" if running else ":material/play_arrow:", on_click=start_pause, args=(ws,))
+        b2.button("Step", key="sb_step", use_container_width=True, on_click=step_once, args=(ws,),
+                  icon=":material/skip_next:", help="one training update (pauses a running run first)")
+        with st.popover("Reset", icon=":material/restart_alt:", use_container_width=True):
+            st.write(f"Throw away the current model (step {snap.step:,}) and start again from new random "
+                     "weights, with the same text and settings?")
+            st.button("Yes, reset the model", key="sb_reset_confirm", type="primary",
+                      on_click=reset_same, args=(ws,))
+        if ws.run.running != live:
+            st.rerun()  # the state changed: rerun the app so every live fragment updates its timer
+
     with st.sidebar:
-        st.caption(get_run().snapshot().message)
+        _status()

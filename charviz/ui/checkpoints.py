@@ -1,0 +1,58 @@
+"""Download the session's model as a checkpoint; upload one to continue training it (safe loading)."""
+
+from __future__ import annotations
+
+import functools
+
+import streamlit as st
+
+from charviz.checkpoint import CheckpointError, load, to_bytes, trainer_from_checkpoint
+from charviz.train import TrainingRun
+from charviz.ui.session import Workspace, reset
+from charviz.ui.settings import sync_widgets
+
+MAX_CHECKPOINT_MB = 50
+_MSG = "ckpt_message"
+
+
+def checkpoint_bytes(run: TrainingRun) -> bytes:
+    """The run's model, optimizer, config, vocabulary and step, serialised under the run's lock."""
+    with run.lock:
+        return to_bytes(run.trainer)
+
+
+def _load_uploaded(ws: Workspace) -> None:
+    """Callback of the Load button: replace the model by the uploaded checkpoint's, or say why not."""
+    up = st.session_state.get("ckpt_upload")
+    if up is None:
+        st.session_state[_MSG] = ("error", "Choose a checkpoint file first.")
+        return
+    try:
+        ckpt = load(up.getvalue())
+        trainer = trainer_from_checkpoint(ckpt, ws.text)
+    except CheckpointError as e:
+        st.session_state[_MSG] = ("error", f"Cannot load {up.name}: {e}.")
+        return
+    reset(ws.text, ckpt.config, ws.source, trainer=trainer)
+    sync_widgets(ws)
+    st.session_state[_MSG] = ("success", f"Loaded {up.name}: {ckpt.config.cell.upper()} {ckpt.config.hidden_size}, "
+                                         f"step {ckpt.step:,}. Press Start to continue training it.")
+
+
+def checkpoint_panel(ws: Workspace, step: int) -> None:
+    c1, c2 = st.columns(2)
+    with c1:
+        cfg = ws.config
+        st.download_button(
+            "⬇ Download the current model", data=functools.partial(checkpoint_bytes, ws.run),
+            file_name=f"charviz-{cfg.cell}{cfg.hidden_size}-step{step}.pt", mime="application/octet-stream",
+            on_click="ignore", help="weights, optimizer state, settings, vocabulary and step count")
+        st.caption("Loading never runs code from the file (weights-only loading).")
+    with c2:
+        st.file_uploader(f"a charviz checkpoint (.pt, at most {MAX_CHECKPOINT_MB} MB)", type=["pt"],
+                         key="ckpt_upload", max_upload_size=MAX_CHECKPOINT_MB)
+        st.button(f"Load it and continue training on the current text (replaces the model at step {step:,})",
+                  key="ckpt_load", on_click=_load_uploaded, args=(ws,))
+    msg = st.session_state.pop(_MSG, None)
+    if msg is not None:
+        (st.error if msg[0] == "error" else st.success)(msg[1])

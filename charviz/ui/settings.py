@@ -1,0 +1,163 @@
+"""The Train page's settings widgets, and which of them apply live and which need a reset.
+
+Learning rate, clipping and carrying the hidden state apply to the running model at once. Everything that
+changes the model's shape or its data stream (the text, cell, hidden size, window, batch, optimizer, seed)
+needs a new model: the page says so and asks before throwing a trained model away.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import streamlit as st
+
+from charviz.data import CORPORA, TextError, check_text, decode_upload
+from charviz.model import CELLS
+from charviz.train import OPTIMIZERS, TrainConfig
+from charviz.ui.session import Source, Workspace, corpus_source, corpus_text, text_digest
+
+MAX_UPLOAD_MB = 5
+MAX_PASTE_CHARS = 200_000
+SOURCE_KINDS = {"corpus": "built-in text", "pasted": "paste your own", "upload": "upload a .txt file"}
+LR_CHOICES = (1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+CLIP_CHOICES = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 100.0)
+HIDDEN_CHOICES = (8, 16, 32, 64, 128, 256, 512)
+RESET_KEYS = ("cell", "hidden_size", "seq_len", "batch_size", "optimizer", "seed")  # + the text
+KEY = {  # widget keys in st.session_state
+    "kind": "set_kind", "corpus": "set_corpus", "k": "set_k", "paste": "set_paste", "upload": "set_upload",
+    "cell": "set_cell", "hidden_size": "set_hidden", "seq_len": "set_seq_len", "batch_size": "set_batch",
+    "optimizer": "set_optimizer", "seed": "set_seed", "lr": "set_lr", "clip_on": "set_clip_on",
+    "clip": "set_clip", "carry_hidden": "set_carry",
+}
+LABELS = {"cell": "cell", "hidden_size": "hidden size", "seq_len": "truncation window", "batch_size": "batch size",
+          "optimizer": "optimizer", "seed": "seed", "text": "text"}
+
+
+@dataclass
+class Wanted:
+    """What the widgets ask for. text is None when it cannot be used (error says why) or is not given yet."""
+
+    source: Source | None
+    text: str | None
+    config: TrainConfig
+    error: str = ""
+
+
+def widget_values(ws: Workspace) -> dict:
+    """Widget values that show the workspace as it is (its text source and its config)."""
+    cfg, src = ws.config, ws.source
+    return {
+        KEY["kind"]: src.kind if src.kind in SOURCE_KINDS else "corpus",
+        KEY["corpus"]: src.name if src.kind == "corpus" else st.session_state.get(KEY["corpus"], "hello"),
+        KEY["k"]: src.k if src.k is not None else st.session_state.get(KEY["k"], 8),
+        KEY["cell"]: cfg.cell, KEY["hidden_size"]: cfg.hidden_size, KEY["seq_len"]: cfg.seq_len,
+        KEY["batch_size"]: cfg.batch_size, KEY["optimizer"]: cfg.optimizer, KEY["seed"]: cfg.seed,
+        KEY["lr"]: cfg.lr, KEY["clip_on"]: cfg.clip is not None,
+        KEY["clip"]: cfg.clip if cfg.clip is not None else st.session_state.get(KEY["clip"], 5.0),
+        KEY["carry_hidden"]: cfg.carry_hidden,
+    }
+
+
+def sync_widgets(ws: Workspace, only_missing: bool = False) -> None:
+    """Make the widgets show the workspace. Call before the widgets are drawn (or from a callback)."""
+    for k, v in widget_values(ws).items():
+        if not only_missing or k not in st.session_state:
+            st.session_state[k] = v
+
+
+def _with(choices: tuple, *values) -> list:
+    """choices plus values, sorted (a checkpoint may bring a learning rate that is not on the scale)."""
+    return sorted(set(choices) | {v for v in values if v is not None})
+
+
+def _apply_lr(ws: Workspace) -> None:
+    ws.run.set_lr(float(st.session_state[KEY["lr"]]))
+
+
+def _apply_clip(ws: Workspace) -> None:
+    on = st.session_state[KEY["clip_on"]]
+    ws.run.set_clip(float(st.session_state[KEY["clip"]]) if on else None)
+
+
+def _apply_carry(ws: Workspace) -> None:
+    ws.run.set_carry_hidden(bool(st.session_state[KEY["carry_hidden"]]))
+
+
+def live_controls(ws: Workspace) -> None:
+    """Learning rate, clipping, carry-hidden: they change the running model at once."""
+    cfg = ws.config
+    c1, c2, c3, c4 = st.columns([3, 1.2, 2, 1.8], vertical_alignment="bottom")
+    lr_opts = _with(LR_CHOICES, cfg.lr, st.session_state.get(KEY["lr"]))
+    c1.select_slider("learning rate (log scale)", lr_opts, key=KEY["lr"],
+                     format_func=lambda v: f"{v:g}", on_change=_apply_lr, args=(ws,), persist_state="session",
+                     help="applies at once, to the running model")
+    c2.toggle("clip gradients", key=KEY["clip_on"], on_change=_apply_clip, args=(ws,), persist_state="session",
+              help="scale the gradient down whenever its norm exceeds the threshold")
+    clip_opts = _with(CLIP_CHOICES, st.session_state.get(KEY["clip"], 5.0))
+    c3.select_slider("clip threshold (max gradient norm)", clip_opts, key=KEY["clip"],
+                     format_func=lambda v: f"{v:g}", on_change=_apply_clip, args=(ws,), persist_state="session",
+                     disabled=not st.session_state.get(KEY["clip_on"], True))
+    c4.toggle("carry hidden state across windows", key=KEY["carry_hidden"], on_change=_apply_carry, args=(ws,),
+              persist_state="session",
+              help="on: truncated BPTT (the state flows on, the gradient stops at the window edge); "
+                   "off: every window starts from a zero state")
+
+
+def text_controls() -> tuple[Source | None, str | None, str]:
+    """The text widgets -> (source, text, error). text is None when there is none yet or it is unusable."""
+    kind = st.radio("text", list(SOURCE_KINDS), key=KEY["kind"], format_func=SOURCE_KINDS.get, horizontal=True,
+                    persist_state="session")
+    if kind == "corpus":
+        name = st.selectbox("built-in text", list(CORPORA), key=KEY["corpus"], persist_state="session")
+        st.caption(CORPORA[name])
+        k = None
+        if name == "long-range":
+            k = st.number_input("distance k (filler characters between the key and its recall)", 0, 64,
+                                key=KEY["k"], persist_state="session")
+        src = corpus_source(name, k)
+        return src, corpus_text(src.name, src.k), ""
+    if kind == "pasted":
+        text = st.text_area("your text", key=KEY["paste"], height=150, max_chars=MAX_PASTE_CHARS,
+                            placeholder="paste or type at least a few words here", persist_state="session")
+        try:
+            text = check_text(text or "")
+        except TextError as e:
+            return None, None, f"Cannot train on this text: {e}."
+        return Source("pasted", "pasted text", digest=text_digest(text)), text, ""
+    up = st.file_uploader(f"a UTF-8 .txt file (at most {MAX_UPLOAD_MB} MB)", type=["txt"], key=KEY["upload"],
+                          max_upload_size=MAX_UPLOAD_MB)
+    if up is None:
+        return None, None, ""
+    try:
+        text = decode_upload(up.getvalue(), max_bytes=MAX_UPLOAD_MB * 1_000_000)
+    except TextError as e:
+        return None, None, f"Cannot train on {up.name}: {e}."
+    return Source("upload", up.name, digest=text_digest(text)), text, ""
+
+
+def model_controls(ws: Workspace) -> TrainConfig:
+    """Model and data-stream settings (they need a reset) -> the config they ask for (live keys as now)."""
+    c1, c2 = st.columns(2)
+    cell = c1.selectbox("cell", CELLS, key=KEY["cell"], persist_state="session",
+                        format_func=lambda c: {"rnn": "vanilla RNN (tanh)", "lstm": "LSTM", "gru": "GRU"}[c])
+    hidden_opts = _with(HIDDEN_CHOICES, ws.config.hidden_size, st.session_state.get(KEY["hidden_size"]))
+    hidden = c2.select_slider("hidden size", hidden_opts, key=KEY["hidden_size"],
+                              persist_state="session")
+    seq_len = c1.number_input("truncation window (seq_len)", 1, 512, key=KEY["seq_len"], persist_state="session",
+                              help="gradients flow back at most this many time steps")
+    batch = c2.number_input("batch size (parallel streams)", 1, 512, key=KEY["batch_size"],
+                            persist_state="session")
+    optimizer = c1.selectbox("optimizer", OPTIMIZERS, key=KEY["optimizer"], persist_state="session")
+    seed = c2.number_input("seed", 0, 2**31 - 1, key=KEY["seed"], persist_state="session",
+                           help="the same seed gives the same initial weights")
+    return replace(ws.config, cell=cell, hidden_size=int(hidden), seq_len=int(seq_len), batch_size=int(batch),
+                   optimizer=optimizer, seed=int(seed))
+
+
+def pending_changes(ws: Workspace, wanted: Wanted) -> list[str]:
+    """Names of the settings that differ from the current model's and need a reset to apply."""
+    cur = ws.config
+    changed = [LABELS[k] for k in RESET_KEYS if getattr(cur, k) != getattr(wanted.config, k)]
+    if wanted.source is not None and wanted.source != ws.source:
+        changed.insert(0, LABELS["text"])
+    return changed

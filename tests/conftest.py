@@ -1,0 +1,164 @@
+"""Fixtures for the app tests (AppTest) and the browser tests (a real `streamlit run` + Chromium).
+
+- autouse: every test starts with empty `st.cache_resource` caches (AppTest runs all share one session id,
+  so a session-scoped resource would leak from one test into the next) and no charviz training thread
+  left running when it ends.
+- AppTest + st.navigation + a `pages/` folder (streamlit 1.67): AppTest resets
+  `PagesManager.uses_pages_directory` before every run, so from the second run on it treats the app as an
+  old-style `pages/` app and runs the page file alone, without the entry script (no sidebar, no
+  navigation). The real server never does this (st.navigation clears the flag once and it stays cleared).
+  `_apptest_navigation_fix` keeps the flag off, as in the real server.
+- `app_server` (session scope): `streamlit run app.py` on a free loopback port, ready once
+  /_stcore/health answers. `browser` / `page`: Debian's Chromium through Playwright (never downloads a
+  browser). Without Chromium the browser tests skip, unless CHARVIZ_REQUIRE_BROWSER=1 (CI), then they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = os.environ.get("CHARVIZ_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# AppTest
+
+
+def _stop_training_threads(timeout: float = 5.0) -> None:
+    for t in threading.enumerate():
+        if t.name == "charviz-train":
+            # the run owning the thread is the target's bound self
+            run = getattr(getattr(t, "_target", None), "__self__", None)
+            if run is not None:
+                run.stop(timeout)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_streamlit_state():
+    """Empty Streamlit resource caches before and after each test; stop leftover training threads after."""
+    import streamlit as st
+
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()  # fires on_release: each session's run stops its thread
+    _stop_training_threads()
+
+
+@pytest.fixture(autouse=True)
+def _apptest_navigation_fix(monkeypatch):
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False  # our entry script declares st.navigation
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# real server + real browser
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> float:
+    """Poll /_stcore/health until it answers 'ok'. Returns the seconds it took."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                if r.status == 200:
+                    return time.monotonic() - t0
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not become healthy within {timeout:.0f} s")
+
+
+def start_server(port: int, log_path: Path) -> subprocess.Popen:
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+        "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
+        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+    ]
+    log = open(log_path, "w")  # noqa: SIM115 (closed with the process)
+    return subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+
+
+@pytest.fixture(scope="session")
+def app_server():
+    """URL of a `streamlit run app.py` started for this test session (stopped at the end)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    port = free_port()
+    proc = start_server(port, ARTIFACTS / "streamlit-server.log")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc=proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _chromium_missing_reason() -> str | None:
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        return f"Chromium not found at {CHROMIUM} (apt-get install chromium, or set CHARVIZ_CHROMIUM)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed (pip install -r requirements-dev.txt)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    reason = _chromium_missing_reason()
+    if reason:
+        if os.environ.get("CHARVIZ_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"CHARVIZ_REQUIRE_BROWSER=1 but {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1600, "height": 1000})
+    pg = ctx.new_page()
+    yield pg
+    ctx.close()
