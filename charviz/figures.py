@@ -198,7 +198,9 @@ def speed_figure(history: list[dict], height: int = 300) -> go.Figure:
 # ---- prediction figures
 # what the model believes comes next: the top-k bar chart, the per-time-step logits and softmax heatmaps
 # (true next character boxed), and the "hello" walkthrough. Every number drawn is read from an
-# inspect.Trace; these functions only choose, arrange and label.
+# inspect.Trace; these functions only choose, arrange and label. They redraw on every keystroke, so they
+# are built from plain dicts in the house style without plotly's per-property validation (30-100 ms a
+# figure); the tests check that every one of them is a valid plotly figure.
 
 LOGIT_SCALE = "RdBu_r"  # diverging, centred at 0: negative blue, positive red
 PROB_SCALE = "Blues"  # 0 white .. 1 dark blue
@@ -207,6 +209,47 @@ ONEHOT_SCALE = [[0.0, "#ffffff"], [1.0, "#2ca02c"]]
 TARGET_LINE = "#111111"  # the box around the true next character (visible on red, blue and white)
 REST_COLOR = "#b0b0b0"
 CELL_FONT = 15  # numbers printed in heatmap cells
+_TEMPLATE_CACHE: dict = {}
+
+
+def _template() -> dict:
+    """The house template as plain JSON (made once: expanding it is the slow part of a validated figure)."""
+    if TEMPLATE not in _TEMPLATE_CACHE:
+        _TEMPLATE_CACHE[TEMPLATE] = go.Figure(layout={"template": TEMPLATE}).layout.template.to_plotly_json()
+    return _TEMPLATE_CACHE[TEMPLATE]
+
+
+def _scale(name) -> list:
+    """A named colour scale ('RdBu_r', ...) as the explicit [[pos, colour], ...] list plotly.js needs."""
+    if not isinstance(name, str):
+        return name
+    if name not in _TEMPLATE_CACHE:
+        _TEMPLATE_CACHE[name] = [list(s) for s in go.Heatmap(colorscale=name).colorscale]
+    return _TEMPLATE_CACHE[name]
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    """base updated by extra, nested dicts merged (like fig.update_layout)."""
+    out = dict(base)
+    for k, v in extra.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _figure(data: list, title: str, xtitle: str, ytitle: str, height: int, layout: dict | None = None):
+    """go.Figure in the house style (see `style`) from plain dicts, unvalidated: fast enough per keystroke."""
+    base = {
+        "template": _template(),
+        "title": {"text": title, "font": {"size": TITLE_SIZE}},
+        "font": {"size": FONT_SIZE},
+        "height": height,
+        "margin": {"l": 70, "r": 30, "t": 70 if title else 30, "b": 60},
+        "uirevision": UIREVISION,
+        "legend": {"font": {"size": FONT_SIZE - 2}},
+        "xaxis": {"title": {"text": xtitle, "font": {"size": FONT_SIZE}}},
+        "yaxis": {"title": {"text": ytitle, "font": {"size": FONT_SIZE}}},
+    }
+    return go.Figure({"data": data, "layout": _merge(base, layout or {})}, _validate=False)
 
 
 def _plain(ch: str) -> str:
@@ -227,7 +270,7 @@ def topk_figure(probs, itos, k: int = 10, title: str = "", rest: bool = True, he
     k = int(max(1, min(k, V)))
     order = np.argsort(-p, kind="stable")[:k]
     labels = [show_char(itos[i]) for i in order]
-    values = list(p[order])
+    values = [float(v) for v in p[order]]
     hover = [f"next {_plain(itos[i])}<br>p = {p[i]:.4f}" for i in order]
     colors = [COLORS["train"]] * k
     if rest and k < V:
@@ -237,24 +280,17 @@ def topk_figure(probs, itos, k: int = 10, title: str = "", rest: bool = True, he
         values.append(float(p[others].sum()))
         hover.append(f"the other {V - k} characters together<br>p = {values[-1]:.4f}")
         colors.append(REST_COLOR)
-    fig = go.Figure(
-        go.Bar(
-            x=labels,
-            y=f32(values),
-            marker_color=colors,
-            text=[f"{v:.2f}" for v in values],
-            textposition="outside",
-            textfont={"size": FONT_SIZE},
-            hovertext=hover,
-            hovertemplate="%{hovertext}<extra></extra>",
-            cliponaxis=False,
-        )
-    )
-    style(fig, title, f"next character (top {k} of {V})", "probability", height)
-    fig.update_xaxes(type="category", tickfont={"size": FONT_SIZE + 6})
-    fig.update_yaxes(range=[0, 1.12], tickvals=[0, 0.25, 0.5, 0.75, 1.0])
-    fig.update_layout(showlegend=False)
-    return fig
+    bar = {
+        "type": "bar", "x": labels, "y": f32(values), "marker": {"color": colors},
+        "text": [f"{v:.2f}" for v in values], "textposition": "outside", "textfont": {"size": FONT_SIZE},
+        "hovertext": hover, "hovertemplate": "%{hovertext}<extra></extra>", "cliponaxis": False,
+    }
+    return _figure([bar], title, f"next character (top {k} of {V})", "probability", height, {
+        "xaxis": {"type": "category", "tickfont": {"size": FONT_SIZE + 6}},
+        "yaxis": {"range": [0, 1.12], "tickvals": [0, 0.25, 0.5, 0.75, 1.0]},
+        "showlegend": False,
+        "margin": {"t": 110 if "<br>" in title else 70},
+    })
 
 
 def prediction_columns(trace, max_cols: int = 24) -> np.ndarray:
@@ -305,23 +341,20 @@ def step_heatmap(
         logits = np.concatenate([logits, np.full((T, 1), np.nan)], axis=1)
         probs = np.concatenate([probs, rest_p], axis=1)
     z = logits if kind == "logits" else probs  # (T, C)
-    rows = step_labels(trace)
     col_of = {int(v): j for j, v in enumerate(cols)}
     target_col = [col_of.get(int(i), C - 1) if i >= 0 else -1 for i in trace.target_ids]  # (T,)
 
+    cands = [_plain(trace.itos[i]) for i in cols]
+    lg, pr = logits.tolist(), probs.tolist()  # python floats format ~5x faster than numpy scalars
     hover = []
     for t in range(T):
-        head = f"t = {trace.offset + t}, input {_plain(trace.chars[t])}"
-        line = []
-        for j in range(C):
-            if has_rest and j == C - 1:
-                s = f"{head}<br>the other {V - len(cols)} characters<br>p = {probs[t, j]:.4f} in total"
-            else:
-                c = trace.itos[cols[j]]
-                s = f"{head}<br>candidate {_plain(c)}<br>logit = {logits[t, j]:+.3f}<br>p = {probs[t, j]:.4f}"
-            if j == target_col[t]:
-                s += f"<br><b>true next: {_plain(trace.targets[t])}</b>"
-            line.append(s)
+        head = f"t = {trace.offset + t}, input {_plain(trace.chars[t])}<br>"
+        line = [f"{head}candidate {c}<br>logit = {a:+.3f}<br>p = {b:.4f}"
+                for c, a, b in zip(cands, lg[t], pr[t], strict=False)]
+        if has_rest:
+            line.append(f"{head}the other {V - len(cols)} characters<br>p = {pr[t][-1]:.4f} in total")
+        if target_col[t] >= 0:
+            line[target_col[t]] += f"<br><b>true next: {_plain(trace.targets[t])}</b>"
         hover.append(line)
 
     if numbers is None:
@@ -329,47 +362,30 @@ def step_heatmap(
     if kind == "logits":
         lim = float(np.nanmax(np.abs(logits))) if T else 1.0
         lim = lim if np.isfinite(lim) and lim > 0 else 1.0
-        scale = {"colorscale": LOGIT_SCALE, "zmid": 0.0, "zmin": -lim, "zmax": lim}
+        scale = {"colorscale": _scale(LOGIT_SCALE), "zmid": 0.0, "zmin": -lim, "zmax": lim}
         bar_title, fmt = "logit", "%{z:.1f}"
     else:
-        scale = {"colorscale": PROB_SCALE, "zmin": 0.0, "zmax": 1.0}
-        bar_title, fmt = "probability", "%{z:.2f}"
+        scale = {"colorscale": _scale(PROB_SCALE), "zmin": 0.0, "zmax": 1.0}
+        bar_title, fmt = "p", "%{z:.2f}"
     side = kind == "probs" and T > 0
     heat_end = 0.76 if side else 1.0
-    heat = go.Heatmap(
-        z=f32(z),
-        x=np.arange(C),
-        y=np.arange(T),
-        hovertext=hover,
-        hovertemplate="%{hovertext}<extra></extra>",
-        hoverongaps=True,
-        colorbar={
-            "title": {"text": bar_title, "side": "right"},
-            "x": heat_end + 0.005 if side else 1.01,
-            "xanchor": "left",
-            "thickness": 18,
+    data = [
+        {
+            "type": "heatmap", "z": f32(z), "x": np.arange(C), "y": np.arange(T), "hovertext": hover,
+            "hovertemplate": "%{hovertext}<extra></extra>", "hoverongaps": True, "xgap": 1, "ygap": 1,
+            "colorbar": {"title": {"text": bar_title, "side": "top", "font": {"size": FONT_SIZE - 2}},
+                         "x": heat_end + 0.005 if side else 1.01, "xanchor": "left", "thickness": 16},
+            "textfont": {"size": CELL_FONT}, **({"texttemplate": fmt} if numbers else {}), **scale,
         },
-        texttemplate=fmt if numbers else None,
-        textfont={"size": CELL_FONT},
-        xgap=1,
-        ygap=1,
-        **scale,
-    )
-    fig = go.Figure(heat)
-    # the legend entry for the boxes (the boxes themselves are shapes, exact to the cell at any size)
-    fig.add_trace(
-        go.Scatter(
-            x=[None], y=[None], mode="markers", name="true next character",
-            marker={"symbol": "square-open", "size": 16, "color": TARGET_LINE, "line": {"width": 3}},
-        )
-    )
-    fig.update_layout(
-        shapes=[
-            {"type": "rect", "xref": "x", "yref": "y", "x0": c - 0.5, "x1": c + 0.5, "y0": t - 0.5,
-             "y1": t + 0.5, "line": {"color": TARGET_LINE, "width": 3}}
-            for t, c in enumerate(target_col) if c >= 0
-        ]
-    )
+        # the legend entry for the boxes (the boxes are shapes: exactly one cell, at any size)
+        {"type": "scatter", "x": [None], "y": [None], "mode": "markers", "name": "true next character",
+         "marker": {"symbol": "square-open", "size": 16, "color": TARGET_LINE, "line": {"width": 3}}},
+    ]
+    shapes = [
+        {"type": "rect", "xref": "x", "yref": "y", "x0": c - 0.5, "x1": c + 0.5, "y0": t - 0.5, "y1": t + 0.5,
+         "line": {"color": TARGET_LINE, "width": 3}}
+        for t, c in enumerate(target_col) if c >= 0
+    ]
     if title is None:
         what = "logits (scores before softmax)" if kind == "logits" else "softmax probabilities"
         title = f"{what} for the next character, at every time step"
@@ -377,48 +393,38 @@ def step_heatmap(
     xtitle = "candidate next character"
     if has_rest:
         xtitle += f" ({len(cols)} shown, the other {V - len(cols)} summed in 'rest')"
-    style(fig, title, xtitle, "time step: input character", height)
-    fig.update_xaxes(tickvals=list(range(C)), ticktext=col_labels, domain=[0, heat_end], side="top",
-                     title_standoff=6, showgrid=False, zeroline=False)
-    fig.update_yaxes(tickvals=list(range(T)), ticktext=rows, autorange="reversed", showgrid=False,
-                     zeroline=False)
-    fig.update_layout(
-        legend={"orientation": "h", "x": 0, "y": -0.02, "yanchor": "top", "font": {"size": FONT_SIZE - 2}},
-        margin={"t": 130, "b": 50},
-    )
+    layout = {
+        "xaxis": {"tickvals": list(range(C)), "ticktext": col_labels, "domain": [0, heat_end], "side": "top",
+                  "title": {"standoff": 6}, "showgrid": False, "zeroline": False},
+        "yaxis": {"tickvals": list(range(T)), "ticktext": step_labels(trace), "autorange": "reversed",
+                  "showgrid": False, "zeroline": False},
+        "legend": {"orientation": "h", "x": 0, "y": -0.02, "yanchor": "top"},
+        "margin": {"t": 130, "b": 50},
+        "shapes": shapes,
+    }
     if side:
-        loss = trace.losses
-        p_true = trace.target_probs
+        loss, p_true = trace.losses, trace.target_probs
         known = trace.target_ids >= 0
-        fig.add_trace(
-            go.Bar(
-                x=f32(np.where(known, loss, np.nan)),
-                y=np.arange(T),
-                orientation="h",
-                xaxis="x2",
-                yaxis="y",
-                marker_color=COLORS["target"],
-                text=[f"p={p_true[t]:.2f}" if known[t] else "" for t in range(T)],
-                textposition="outside",
-                textfont={"size": CELL_FONT},
-                cliponaxis=False,
-                showlegend=False,
-                hovertext=[
-                    f"t = {trace.offset + t}, input {_plain(trace.chars[t])}<br>true next "
-                    f"{_plain(trace.targets[t])}<br>p = {p_true[t]:.4f}<br>loss = -ln p = {loss[t]:.3f} nats"
-                    if known[t] else "the next character is what the model predicts now"
-                    for t in range(T)
-                ],
-                hovertemplate="%{hovertext}<extra></extra>",
-            )
-        )
+        data.append({
+            "type": "bar", "x": f32(np.where(known, loss, np.nan)), "y": np.arange(T), "orientation": "h",
+            "xaxis": "x2", "yaxis": "y", "marker": {"color": COLORS["target"]}, "cliponaxis": False,
+            "text": [f"p={p_true[t]:.2f}" if known[t] else "" for t in range(T)], "textposition": "outside",
+            "textfont": {"size": CELL_FONT}, "showlegend": False,
+            "hovertext": [
+                f"t = {trace.offset + t}, input {_plain(trace.chars[t])}<br>true next {_plain(trace.targets[t])}"
+                f"<br>p = {p_true[t]:.4f}<br>loss = -ln p = {loss[t]:.3f} nats"
+                if known[t] else "the next character is what the model predicts now"
+                for t in range(T)
+            ],
+            "hovertemplate": "%{hovertext}<extra></extra>",
+        })
         top = float(np.nanmax(np.where(known, loss, np.nan))) if known.any() else 1.0
-        fig.update_layout(
-            xaxis2={"domain": [0.87, 1.0], "anchor": "y", "side": "top", "range": [0, max(top, 0.5) * 1.6],
-                    "title": {"text": "loss −ln p(true)", "font": {"size": FONT_SIZE - 2}, "standoff": 6},
-                    "tickfont": {"size": FONT_SIZE - 4}, "nticks": 3},
-        )
-    return fig
+        layout["xaxis2"] = {
+            "domain": [0.87, 1.0], "anchor": "y", "side": "top", "range": [0, max(top, 0.5) * 1.6],
+            "title": {"text": "loss −ln p(true)", "font": {"size": FONT_SIZE - 2}, "standoff": 6},
+            "tickfont": {"size": FONT_SIZE - 4}, "nticks": 3,
+        }
+    return _figure(data, title, xtitle, "time step: input character", height, layout)
 
 
 def hello_figure(trace, order=None, title: str = "", height: int | None = None) -> go.Figure:
@@ -439,11 +445,11 @@ def hello_figure(trace, order=None, title: str = "", height: int | None = None) 
         ("input x<sub>t</sub> (one-hot)", trace.onehot[:, perm], vocab_rows,
          {"colorscale": ONEHOT_SCALE, "zmin": 0, "zmax": 1, "showscale": False}, "%{z:.0f}"),
         ("hidden state h<sub>t</sub>", trace.hidden, [f"h[{i}]" for i in range(H)],
-         {"colorscale": HIDDEN_SCALE, "zmid": 0.0, "zmin": -1.0, "zmax": 1.0}, "%{z:.2f}"),
+         {"colorscale": _scale(HIDDEN_SCALE), "zmid": 0.0, "zmin": -1.0, "zmax": 1.0}, "%{z:.2f}"),
         ("logits y<sub>t</sub>", trace.logits[:, perm], vocab_rows,
-         {"colorscale": LOGIT_SCALE, "zmid": 0.0}, "%{z:.2f}"),
+         {"colorscale": _scale(LOGIT_SCALE), "zmid": 0.0}, "%{z:.2f}"),
         ("softmax p<sub>t</sub>", trace.probs[:, perm], vocab_rows,
-         {"colorscale": PROB_SCALE, "zmin": 0.0, "zmax": 1.0}, "%{z:.2f}"),
+         {"colorscale": _scale(PROB_SCALE), "zmin": 0.0, "zmax": 1.0}, "%{z:.2f}"),
     ]
     bar_titles = [None, "h", "logit", "p"]
     n_rows = [V, H, V, V]
@@ -451,45 +457,34 @@ def hello_figure(trace, order=None, title: str = "", height: int | None = None) 
     first_gap = 2.4  # above the first block: its title and the time-step labels
     bottom = 2.6  # row units under the last block for predicted vs target
     total = sum(n_rows) + gap * (len(blocks) - 1) + first_gap + bottom
-    row_px = 40
+    row_px = 31
     height = height or int(total * row_px + 110)
-    fig = go.Figure()
-    layout = {}
-    top = 1.0
-    annotations = []
+    data, layout, annotations, shapes = [], {}, [], []
     target_row = {c: r for r, c in enumerate(order)}
-    shapes = []
+    top = 1.0
     for b, ((name, z, ylabels, scale, fmt), n) in enumerate(zip(blocks, n_rows, strict=True)):
         top -= (first_gap if b == 0 else gap) / total
         lo = top - n / total
         ax = "" if b == 0 else str(b + 1)
-        is_vocab = b != 1
-        hover = [
-            [
-                f"t = {trace.offset + t}, input {_plain(trace.chars[t])}<br>{name.split(' ')[0]}"
-                f" {ylabels[r]}: {z[t, r]:+.4f}"
-                for t in range(T)
-            ]
-            for r in range(n)
-        ]
+        what = name.split(" ")[0]
+        zl = z.tolist()
+        hover = [[f"t = {trace.offset + t}, input {_plain(trace.chars[t])}<br>{what} {ylabels[r]}: {zl[t][r]:+.4f}"
+                  for t in range(T)] for r in range(n)]
         colorbar = {"title": {"text": bar_titles[b] or ""}, "y": (top + lo) / 2, "len": (top - lo),
                     "yanchor": "middle", "thickness": 16, "x": 1.01}
-        fig.add_trace(
-            go.Heatmap(
-                z=f32(z.T), x=np.arange(T), y=np.arange(n), xaxis=f"x{ax}", yaxis=f"y{ax}",
-                texttemplate=fmt, textfont={"size": CELL_FONT + 2}, xgap=2, ygap=2,
-                hovertext=hover, hovertemplate="%{hovertext}<extra></extra>",
-                colorbar=colorbar, **scale,
-            )
-        )
+        data.append({
+            "type": "heatmap", "z": f32(z.T), "x": np.arange(T), "y": np.arange(n), "xaxis": f"x{ax}",
+            "yaxis": f"y{ax}", "texttemplate": fmt, "textfont": {"size": CELL_FONT + 2}, "xgap": 2, "ygap": 2,
+            "hovertext": hover, "hovertemplate": "%{hovertext}<extra></extra>", "colorbar": colorbar, **scale,
+        })
         layout[f"yaxis{ax}"] = {
             "domain": [lo, top], "anchor": f"x{ax}", "tickvals": list(range(n)), "ticktext": ylabels,
-            "autorange": "reversed", "showgrid": False, "zeroline": False,
-            "tickfont": {"size": FONT_SIZE + (4 if is_vocab else 0)},
+            "autorange": "reversed", "showgrid": False, "zeroline": False, "title": {"text": ""},
+            "tickfont": {"size": FONT_SIZE + (4 if b != 1 else 0)},
         }
         layout[f"xaxis{ax}"] = {
             "anchor": f"y{ax}", "showticklabels": b == 0, "side": "top", "showgrid": False, "zeroline": False,
-            "tickvals": list(range(T)), "range": [-0.5, T - 0.5],
+            "tickvals": list(range(T)), "range": [-0.5, T - 0.5], "title": {"text": ""},
             "ticktext": [f"t={trace.offset + t}: input <b>{show_char(c)}</b>" for t, c in enumerate(trace.chars)],
             "tickfont": {"size": FONT_SIZE + 2},
             **({} if b == 0 else {"matches": "x"}),
@@ -498,12 +493,10 @@ def hello_figure(trace, order=None, title: str = "", height: int | None = None) 
                             "y": top, "xanchor": "left", "yanchor": "bottom", "showarrow": False,
                             "font": {"size": FONT_SIZE}, "yshift": 34 if b == 0 else 0})
         if b >= 2:  # box the true next character in the logits and the probabilities
-            for t, tgt in enumerate(trace.targets):
-                if tgt is not None:
-                    r = target_row[tgt]
-                    shapes.append({"type": "rect", "xref": f"x{ax}", "yref": f"y{ax}", "x0": t - 0.5,
-                                   "x1": t + 0.5, "y0": r - 0.5, "y1": r + 0.5,
-                                   "line": {"color": TARGET_LINE, "width": 3}})
+            shapes += [{"type": "rect", "xref": f"x{ax}", "yref": f"y{ax}", "x0": t - 0.5, "x1": t + 0.5,
+                        "y0": target_row[tgt] - 0.5, "y1": target_row[tgt] + 0.5,
+                        "line": {"color": TARGET_LINE, "width": 3}}
+                       for t, tgt in enumerate(trace.targets) if tgt is not None]
         top = lo
     # under the last block: predicted (argmax) vs target, per time step
     pred = trace.predicted_ids
@@ -518,9 +511,6 @@ def hello_figure(trace, order=None, title: str = "", height: int | None = None) 
         annotations.append({"text": text, "xref": "x4", "yref": "paper", "x": t, "y": top - 0.4 / total,
                             "xanchor": "center", "yanchor": "top", "showarrow": False,
                             "font": {"size": FONT_SIZE + 2, "color": color}})
-    fig.update_layout(**layout, annotations=annotations, shapes=shapes)
-    style(fig, title, "", "", height)
-    fig.update_layout(margin={"l": 80, "r": 90, "t": 70 if title else 50, "b": 10})
-    fig.update_xaxes(title_text="")
-    fig.update_yaxes(title_text="")
-    return fig
+    layout.update(annotations=annotations, shapes=shapes,
+                  margin={"l": 80, "r": 90, "t": 70 if title else 50, "b": 10})
+    return _figure(data, title, "", "", height, layout)

@@ -5,13 +5,12 @@ import streamlit as st
 from charviz.ui.predict_widgets import hello_panel
 
 st.title("hello, step by step")
-st.markdown(
-    "The classic example: vocabulary **h, e, l, o**, input **hell**, targets **ello**. One column per time "
-    "step, top to bottom: the one-hot input x<sub>t</sub>, the hidden state "
-    "h<sub>t</sub> = tanh(W<sub>xh</sub> x<sub>t</sub> + W<sub>hh</sub> h<sub>t−1</sub> + b<sub>h</sub>), the "
-    "logits y<sub>t</sub> = W<sub>hy</sub> h<sub>t</sub> + b<sub>y</sub>, the softmax probabilities and "
-    "the predicted vs the target character. Untrained, the predictions are wrong; press **Train** and "
-    "watch them become right. (This page trains its own tiny RNN; the main model is not touched.)",
-    unsafe_allow_html=True,
+hello_panel(
+    "Vocabulary **h, e, l, o** · input **hell** · targets **ello**.\n\n"
+    "Each column is one time step: the one-hot input x<sub>t</sub>; the hidden state "
+    "h<sub>t</sub> = tanh(W<sub>xh</sub> x<sub>t</sub> + W<sub>hh</sub> h<sub>t−1</sub> + b<sub>h</sub>); "
+    "the logits y<sub>t</sub> = W<sub>hy</sub> h<sub>t</sub> + b<sub>y</sub>; the softmax p<sub>t</sub>; "
+    "the predicted vs the target character.\n\n"
+    "Untrained, the predictions are wrong: press **Train** and watch them become right. "
+    "(This page trains its own tiny RNN; the main model is not touched.)"
 )
-hello_panel()

@@ -140,7 +140,7 @@ def test_prob_heatmap_shape_labels_scale_and_true_next_boxes(small):
     assert h.z.shape == (5, 4)
     np.testing.assert_allclose(h.z, tr.probs, atol=1e-7)
     assert (h.zmin, h.zmax) == (0.0, 1.0)
-    assert h.colorbar.title.text == "probability"
+    assert h.colorbar.title.text == "p"
     assert list(fig.layout.yaxis.ticktext) == ["0: h", "1: e", "2: l", "3: l", "4: o"]
     assert list(fig.layout.xaxis.ticktext) == ["e", "h", "l", "o"]
     assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
@@ -283,3 +283,27 @@ def test_library_modules_do_not_import_streamlit():
     code = "import sys, charviz.figures, charviz.tables, charviz.hello; print('streamlit' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_every_prediction_figure_is_valid_plotly(small, big):
+    """The figures are built unvalidated for speed: plotly's own validation must accept every one."""
+    import plotly.graph_objects as go
+
+    model, vocab = small
+    bm, bv = big
+    hello = forward_trace(model, vocab, "hello")
+    tr = forward_trace(bm, bv, TEXT, last_n=20)
+    figs = [
+        F.topk_figure(hello.next_probs, vocab.itos, 3, "a<br>b"),
+        F.step_heatmap(hello, "probs"), F.step_heatmap(hello, "logits"),
+        F.step_heatmap(tr, "probs", 8), F.step_heatmap(tr, "logits", 8),
+        F.step_heatmap(forward_trace(model, vocab, ""), "probs"),
+        F.hello_figure(hello.window(0, 4), BLOG_ORDER),
+    ]
+    for fig in figs:
+        checked = go.Figure(fig.to_dict())  # raises on any invalid property
+        assert checked.layout.uirevision == F.UIREVISION
+        assert checked.layout.template.layout.plot_bgcolor == "white"  # the house template is applied
+        assert checked.layout.font.size == F.FONT_SIZE
+        for d in fig.to_dict()["data"]:  # plotly.js knows no '_r' names: scales go out as explicit lists
+            assert not isinstance(d.get("colorscale", []), str)

@@ -19,6 +19,7 @@ from charviz.ui.sidebar import live_every
 
 MAX_PREFIX = 2000  # characters in the prefix box
 MAX_COLS = 24  # heatmap columns before the rest of the vocabulary is summed
+TITLE_CHARS = 24  # the end of the prefix quoted in the top-k title
 STEP_CHOICES = (10, 20, 40, 80, 120, 200)  # time steps shown in the heatmaps (the last N)
 PREFIX_KEY, KEEP_KEY, SOURCE_KEY = "predict_prefix", "_predict_prefix_keep", "_predict_prefix_source"
 DEFAULT_PREFIX = {"hello": "hell", "python": "def main(", "long-range": None}
@@ -113,23 +114,24 @@ def prediction_panel() -> None:
             st.warning(tables.unknown_message(prefix, dropped), icon="⚠️")
         trace = forward_trace(model, vocab, known, last_n=steps)
         if known:
-            tail = known[-40:]
-            title = f"Next character after “{'…' if len(known) > 40 else ''}{show_text(tail)}”"
+            tail = known[-TITLE_CHARS:]
+            title = f"Next character after<br>“{'…' if len(known) > TITLE_CHARS else ''}{show_text(tail)}”"
         else:
-            title = "Empty prefix: the prediction from the initial hidden state h₀ = 0"
-        st.plotly_chart(figures.topk_figure(trace.next_probs, vocab.itos, k, title), theme=None,
-                        key="predict_topk", config={"displayModeBar": False})
+            title = "Empty prefix: the prediction<br>from the initial hidden state h₀ = 0"
+        left, right = st.columns([1, 1.7], gap="medium")
+        left.plotly_chart(figures.topk_figure(trace.next_probs, vocab.itos, k, title, height=460),
+                          theme=None, key="predict_topk", config={"displayModeBar": False})
         if not known:
-            st.info("With an empty prefix there are no time steps yet: the model has read nothing, so its "
+            right.info("With an empty prefix there are no time steps yet: the model has read nothing, so its "
                     "prediction above comes from the initial hidden state alone. Type a few characters to "
                     "see one row per time step.", icon="ℹ️")
             return
         if trace.offset:
-            st.caption(f"Showing the last **{len(trace.chars)}** of {len(known):,} time steps (steps "
+            left.caption(f"Showing the last **{len(trace.chars)}** of {len(known):,} time steps (steps "
                        f"{trace.offset:,}–{len(known) - 1:,}); the hidden state still carries all "
                        f"{len(known):,} characters.")
         big = numbers or None
-        tab_p, tab_l, tab_t = st.tabs(["Softmax probabilities", "Logits", "Table"])
+        tab_p, tab_l, tab_t = right.tabs(["Softmax probabilities", "Logits", "Table"])
         with tab_p:
             st.plotly_chart(figures.step_heatmap(trace, "probs", max_cols, numbers=big), theme=None,
                             key="predict_probs")
@@ -211,26 +213,27 @@ def _hello_view(tr, slot, key: str = "hello_fig") -> None:
     trace = hello_trace(tr.model, tr)
     pred = predictions(trace)
     right = sum(a == b for a, b in zip(pred, TARGET, strict=True))
-    mean_loss = float(trace.losses.mean())
     with slot.container():
-        m1, m2, m3 = st.columns(3)
-        m1.metric("training steps", f"{tr.steps:,}")
-        m2.metric("predictions right", f"{right} of {len(TARGET)}", help=f"predicted '{pred}', target '{TARGET}'")
-        m3.metric("mean loss −ln p(target)", f"{mean_loss:.3f} nats")
         st.plotly_chart(figures.hello_figure(trace, BLOG_ORDER), theme=None, key=key,
                         config={"displayModeBar": False})
+    return tr.steps, right, pred, float(trace.losses.mean())
 
 
-def hello_panel() -> None:
-    """Controls and the live figure of the hello page."""
-    c1, c2, c3, c4 = st.columns([2, 1, 1, 1.3], vertical_alignment="bottom")
-    c1.select_slider("hidden size", list(HIDDEN_SIZES), value=4, key="hello_hidden",
-                     help="Changing it starts a new, untrained model.")
-    train = c2.button(f"Train ({HELLO_TRAIN_STEPS} steps)", type="primary", key="hello_train", width="stretch")
-    step = c3.button("Step (1 update)", key="hello_step", width="stretch")
-    c4.button("New random weights", key="hello_reset", on_click=_hello_new_weights, width="stretch")
+def hello_panel(intro: str = "") -> None:
+    """Explanation (markdown), controls and numbers on the left, the live figure on the right."""
+    left, right = st.columns([1, 2.2], gap="large")
+    with left:
+        st.markdown(intro, unsafe_allow_html=True)
+        st.select_slider("hidden size", list(HIDDEN_SIZES), value=4, key="hello_hidden",
+                         help="Changing it starts a new, untrained model.")
+        train = st.button(f"Train ({HELLO_TRAIN_STEPS} steps)", type="primary", key="hello_train",
+                          width="stretch")
+        step = st.button("Step (1 update)", key="hello_step", width="stretch")
+        st.button("New random weights", key="hello_reset", on_click=_hello_new_weights, width="stretch")
+        numbers = st.empty()
+        notes = st.empty()
     tr = _hello()
-    slot = st.empty()
+    slot = right.empty()
     if step:
         tr.step()
     if train:
@@ -238,11 +241,18 @@ def hello_panel() -> None:
         for i in range(HELLO_CHUNKS):  # a bounded loop: a few seconds, redrawn as it learns
             for _ in range(per_chunk):
                 tr.step()
-            _hello_view(tr, slot, key=f"hello_fig_{i}")
-            time.sleep(0.08)
+            _show_numbers(numbers, *_hello_view(tr, slot, key=f"hello_fig_{i}"))
+            time.sleep(0.05)
     else:
-        _hello_view(tr, slot)
-    st.caption(f"Input **{INPUT}**, targets **{TARGET}**. Vocabulary rows are drawn in the blog post's "
-               f"order {', '.join(BLOG_ORDER)}; the model's own index order is "
-               f"{', '.join(f'{c}={i}' for i, c in enumerate(tr.vocab.itos))} (the vocabulary is sorted). "
-               "A black box marks the target character.")
+        _show_numbers(numbers, *_hello_view(tr, slot))
+    notes.caption(f"Input **{INPUT}**, targets **{TARGET}**. Vocabulary rows are drawn in the blog post's "
+                 f"order {', '.join(BLOG_ORDER)}; the model's own index order is "
+                 f"{', '.join(f'{c}={i}' for i, c in enumerate(tr.vocab.itos))} (the vocabulary is sorted). "
+                 "A black box marks the target character.")
+
+
+def _show_numbers(slot, steps: int, right: int, pred: str, mean_loss: float) -> None:
+    with slot.container():
+        st.metric("training steps", f"{steps:,}")
+        st.metric("predictions right", f"{right} of {len(TARGET)}", help=f"predicted '{pred}', target '{TARGET}'")
+        st.metric("mean loss −ln p(target)", f"{mean_loss:.3f} nats")

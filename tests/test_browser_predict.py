@@ -1,0 +1,88 @@
+"""Browser: type a prefix on the Predict page while the model trains; the prediction appears and changes.
+
+Uses the `app_server` and `page` fixtures of conftest.py (a real `streamlit run app.py` and Debian's
+Chromium). Screenshots go to test-artifacts/.
+"""
+
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+PREFIX_INPUT = "input[aria-label='Prefix: type, and the prediction follows']"
+
+# the top-k chart is the first plotly chart of the page; plotly keeps its data on the element
+TOPK_TITLE = "() => { const t = document.querySelector('.js-plotly-plot .gtitle'); return t ? t.textContent : ''; }"
+TOPK_VALUES = """() => { const gd = document.querySelector('.js-plotly-plot');
+  return gd && gd.data ? Array.from(gd.data[0].y).concat(Array.from(gd.data[0].x)) : null; }"""
+
+
+def no_exception(page):
+    assert page.locator("[data-testid='stException']").count() == 0, "a traceback is on screen"
+
+
+def open_predict(page, url):
+    page.goto(f"{url}/predict")
+    page.wait_for_selector("[data-testid='stApp']")
+    page.wait_for_selector(PREFIX_INPUT, timeout=30_000)
+    page.wait_for_selector(".js-plotly-plot", timeout=30_000)
+
+
+def type_prefix(page, text):
+    box = page.locator(PREFIX_INPUT)
+    box.click()
+    box.press("Control+a")
+    box.press("Backspace")
+    box.press_sequentially(text, delay=40)
+    return time.monotonic()
+
+
+def test_typing_while_training_shows_a_changing_prediction(app_server, page):
+    open_predict(page, app_server)
+    page.locator(".st-key-sb_start_pause button").click()  # Start, in the sidebar
+    page.get_by_text("training", exact=False).first.wait_for(timeout=10_000)
+
+    t_last_key = type_prefix(page, "hellohe")
+    page.wait_for_function(f"() => ({TOPK_TITLE})().includes('hellohe')", timeout=5_000)
+    latency = time.monotonic() - t_last_key
+    assert latency < 2.0, f"the prediction took {latency:.2f} s to follow the last keystroke"
+    no_exception(page)
+    heat = page.locator(".js-plotly-plot").nth(1)
+    heat.wait_for(timeout=10_000)
+    assert "softmax probabilities" in heat.inner_text()
+
+    # training goes on: the same prefix's prediction changes on its own (the fragment redraws every second)
+    first = page.evaluate(TOPK_VALUES)
+    assert first is not None
+    changed = False
+    for _ in range(40):
+        page.wait_for_timeout(250)
+        if page.evaluate(TOPK_VALUES) != first:
+            changed = True
+            break
+    assert changed, "the prediction did not change while the model trained"
+
+    # an unknown character is explained, the rest still predicts
+    type_prefix(page, "helZ")
+    page.wait_for_function(f"() => ({TOPK_TITLE})().includes('hel')", timeout=5_000)
+    page.get_by_text("never appears in the training text").wait_for(timeout=5_000)
+    no_exception(page)
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "predict-browser.png"))
+    page.locator(".st-key-sb_start_pause button").click()  # Pause
+    no_exception(page)
+
+
+def test_hello_page_trains_in_the_browser(app_server, page):
+    page.goto(f"{app_server}/hello")
+    page.wait_for_selector(".js-plotly-plot", timeout=30_000)
+    no_exception(page)
+    page.locator(".st-key-hello_train button").click()
+    page.get_by_text("4 of 4").wait_for(timeout=30_000)
+    no_exception(page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "hello-browser.png"))
