@@ -54,3 +54,19 @@ def test_singular_values_and_parameter_figures():
     p_fig = figures.param_grad_figure(flow.param_grad_norms)
     assert list(p_fig.data[0].y) == list(flow.param_grad_norms)
     assert p_fig.layout.xaxis.type == "log"
+
+
+def test_every_gradient_figure_is_a_valid_plotly_figure():
+    import plotly.graph_objects as go
+
+    flow = _flow()
+    for fig in (
+        figures.scalar_bptt_figure({"w=3": scalar_bptt(3.0, 10), "tanh": scalar_bptt(3.0, 10, "tanh")}),
+        figures.gradient_flow_figure(flow, window=8),
+        figures.saliency_figure(flow),
+        figures.singular_values_figure(flow.singular_values, "lstm"),
+        figures.param_grad_figure(flow.param_grad_norms),
+    ):
+        go.Figure(fig.to_dict())  # full validation: raises on any invalid property
+        assert fig.layout.uirevision == figures.UIREVISION
+        assert fig.layout.font.size >= 16  # readable on a projector
