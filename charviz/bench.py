@@ -244,8 +244,18 @@ def inspect_time(text: str, cfg: TrainConfig, runs: int) -> dict:
 # the whole benchmark
 
 
-def run(text: str, corpus: str, budgets: list[float], threads: int = 2, quick: bool = False) -> dict:
-    """Every figure, as a dict (what --json prints)."""
+PARTS = ("throughput", "quality", "inspect")
+
+
+def run(
+    text: str,
+    corpus: str,
+    budgets: list[float],
+    threads: int = 2,
+    quick: bool = False,
+    parts: tuple[str, ...] = PARTS,
+) -> dict:
+    """Every figure of the chosen parts, as a dict (what --json prints)."""
     check_text(text)
     torch.set_num_threads(threads)
     cfg = TrainConfig()
@@ -254,13 +264,6 @@ def run(text: str, corpus: str, budgets: list[float], threads: int = 2, quick: b
     else:
         rounds, round_s, warmup_s, slice_s, inspect_runs = 7, 1.0, 1.0, 1.0, 21
     vocab = Vocab.from_text(text)
-    load_before = os.getloadavg()
-    _log(f"throughput: {rounds} rounds of {round_s:g} s per side (charviz, plain loop, numpy x2)...")
-    throughput = measure_throughput(text, cfg, rounds, round_s, warmup_s)
-    _log(f"equal-time quality: {' and '.join(f'{b:g} s' for b in sorted(budgets))} each side...")
-    quality = equal_time_quality(text, cfg, budgets, slice_s)
-    _log("forward_trace + gradient_flow latency...")
-    inspect = inspect_time(text, cfg, inspect_runs)
     results = {
         "corpus": {"name": corpus, "chars": len(text), "vocab_size": len(vocab)},
         "env": {
@@ -269,50 +272,64 @@ def run(text: str, corpus: str, budgets: list[float], threads: int = 2, quick: b
             "python": platform.python_version(),
             "torch_threads": torch.get_num_threads(),
             "cpus": os.cpu_count(),
-            "loadavg_before": load_before,
-            "loadavg_after": os.getloadavg(),
+            "loadavg_before": os.getloadavg(),
             "env_vars": {k: os.environ[k] for k in THREAD_ENV if k in os.environ},
             "quick": quick,
+            "started_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
         },
         "config": cfg.to_dict(),
-        "throughput": throughput,
-        "quality": quality,
-        "inspect": inspect,
     }
+    t0 = time.perf_counter()
+    if "throughput" in parts:
+        _log(f"throughput: {rounds} rounds of {round_s:g} s per side (charviz, plain loop, numpy x2)...")
+        results["throughput"] = measure_throughput(text, cfg, rounds, round_s, warmup_s)
+    if "quality" in parts:
+        _log(f"equal-time quality: {' and '.join(f'{b:g} s' for b in sorted(budgets))} each side...")
+        results["quality"] = equal_time_quality(text, cfg, budgets, slice_s)
+    if "inspect" in parts:
+        _log("forward_trace + gradient_flow latency...")
+        results["inspect"] = inspect_time(text, cfg, inspect_runs)
+    results["env"]["loadavg_after"] = os.getloadavg()
+    results["env"]["wall_seconds"] = time.perf_counter() - t0
     results["checks"] = checks(results)
     return results
 
 
 def checks(results: dict) -> list[dict]:
-    """Each figure next to its target: [{name, value, target, pass}]."""
-    tp = results["throughput"]
-    cv, plain = tp["charviz"]["chars_per_sec"], tp["plain"]["chars_per_sec"]
-    rows = [
-        {"name": "Trainer.step() / plain PyTorch loop (chars/s)", "value": cv / plain,
-         "shown": f"{cv / plain:.2f}x", "target": f">= {TARGET_VS_PLAIN}x", "pass": cv / plain >= TARGET_VS_PLAIN},
-    ]
-    for key, what in (("numpy_per_step", "per step, as the original"), ("numpy", "vectorized head")):
-        r = cv / tp[key]["chars_per_sec"]
-        rows.append({"name": f"Trainer.step() / numpy min-char-rnn, {what} (chars/s)", "value": r,
-                     "shown": f"{r:.1f}x", "target": f">= {TARGET_VS_NUMPY:g}x", "pass": r >= TARGET_VS_NUMPY})
-    for q in results["quality"]:
-        rows.append({
-            "name": f"held-out bits/char after {q['seconds']:g} s: numpy - charviz",
-            "value": q["gap"],
-            "shown": f"{q['gap']:+.2f}",
-            "target": f">= {TARGET_BITS_GAP}",
-            "pass": q["gap"] >= TARGET_BITS_GAP,
-        })
-    ms = results["inspect"]["ms"]
-    rows.append({"name": f"forward_trace + gradient_flow ({results['inspect']['chars']} chars)", "value": ms,
-                 "shown": f"{ms:.1f} ms", "target": f"< {TARGET_INSPECT_MS:g} ms", "pass": ms < TARGET_INSPECT_MS})
+    """Each measured figure next to its target: [{key, name, value, shown, target, pass}]."""
+    rows = []
+
+    def add(key, name, value, shown, target, ok):
+        rows.append({"key": key, "name": name, "value": value, "shown": shown, "target": target, "pass": bool(ok)})
+
+    tp = results.get("throughput")
+    if tp:
+        cv, plain = tp["charviz"]["chars_per_sec"], tp["plain"]["chars_per_sec"]
+        add("vs_plain", "Trainer.step() / plain PyTorch loop (chars/s)", cv / plain, f"{cv / plain:.2f}x",
+            f">= {TARGET_VS_PLAIN}x", cv / plain >= TARGET_VS_PLAIN)
+        for key, what in (("numpy_per_step", "per step, as the original"), ("numpy", "vectorized head")):
+            r = cv / tp[key]["chars_per_sec"]
+            add(f"vs_{key}", f"Trainer.step() / numpy min-char-rnn, {what} (chars/s)", r, f"{r:.1f}x",
+                f">= {TARGET_VS_NUMPY:g}x", r >= TARGET_VS_NUMPY)
+    for q in results.get("quality", []):
+        add(f"quality_{q['seconds']:g}", f"held-out bits/char after {q['seconds']:g} s: numpy - charviz",
+            q["gap"], f"{q['gap']:.3f} bits/char", f">= {TARGET_BITS_GAP}", q["gap"] >= TARGET_BITS_GAP)
+    ins = results.get("inspect")
+    if ins:
+        ms = ins["ms"]
+        add("inspect", f"forward_trace + gradient_flow ({ins['chars']} chars)", ms, f"{ms:.1f} ms",
+            f"< {TARGET_INSPECT_MS:g} ms", ms < TARGET_INSPECT_MS)
     return rows
+
+
+def _rate(side: dict) -> str:
+    lo, hi = min(side["rounds"]), max(side["rounds"])
+    return f"{side['chars_per_sec']:,.0f} chars/s ({lo:,.0f}-{hi:,.0f})"
 
 
 def format_table(results: dict) -> str:
     """The figures as a markdown table, each next to its target, with a PASS/MISS column."""
-    c, env, tp = results["corpus"], results["env"], results["throughput"]
-    cfg = results["config"]
+    c, env, cfg = results["corpus"], results["env"], results["config"]
     lines = [
         f"corpus: {c['name']} ({c['chars']:,} chars, {c['vocab_size']} symbols); torch {env['torch']}, "
         f"{env['torch_threads']} torch threads, {env['cpus']} CPUs; load average "
@@ -330,31 +347,32 @@ def format_table(results: dict) -> str:
         "| figure | measured | target | result |",
         "|---|---:|---:|:---:|",
     ]
+    chk = {r["key"]: r for r in results["checks"]}
 
-    def row(name, shown, check=None):
+    def row(name, shown, key=None):
+        check = chk.get(key)
         target = check["target"] if check else ""
         verdict = ("PASS" if check["pass"] else "MISS") if check else ""
-        lines.append(f"| {name} | {shown} | {target} | {verdict} |")
+        lines.append(f"| {name} | {check['shown'] if check else shown} | {target} | {verdict} |")
 
-    row("Trainer.step() throughput, default config", f"{tp['charviz']['chars_per_sec']:,.0f} chars/s")
-    row("plain PyTorch loop throughput (fused nn.RNN + Linear + Adam + clip)",
-        f"{tp['plain']['chars_per_sec']:,.0f} chars/s")
-    row("numpy min-char-rnn throughput, per step as the original",
-        f"{tp['numpy_per_step']['chars_per_sec']:,.0f} chars/s")
-    row("numpy min-char-rnn throughput, vectorized head (same arithmetic)",
-        f"{tp['numpy']['chars_per_sec']:,.0f} chars/s")
-    r = results["checks"]
-    row("Trainer.step() vs plain loop", r[0]["shown"], r[0])
-    row("Trainer.step() vs numpy reference, per step", r[1]["shown"], r[1])
-    row("Trainer.step() vs numpy reference, vectorized", r[2]["shown"], r[2])
-    for i, q in enumerate(results["quality"]):
+    tp = results.get("throughput")
+    if tp:
+        row("Trainer.step() throughput, default config (median of rounds, min-max)", _rate(tp["charviz"]))
+        row("plain PyTorch loop throughput (fused nn.RNN + Linear + Adam + clip)", _rate(tp["plain"]))
+        row("numpy min-char-rnn throughput, per step as the original", _rate(tp["numpy_per_step"]))
+        row("numpy min-char-rnn throughput, vectorized head (same arithmetic)", _rate(tp["numpy"]))
+        row("Trainer.step() vs plain loop", "", "vs_plain")
+        row("Trainer.step() vs numpy reference, per step", "", "vs_numpy_per_step")
+        row("Trainer.step() vs numpy reference, vectorized", "", "vs_numpy")
+    for q in results.get("quality", []):
         s = f"{q['seconds']:g} s"
         row(f"held-out bits/char after {s} of training: charviz",
             f"{q['charviz']['bits']:.3f} ({q['charviz']['chars']:,} chars seen)")
         row(f"held-out bits/char after {s} of training: numpy reference (vectorized)",
             f"{q['numpy']['bits']:.3f} ({q['numpy']['chars']:,} chars seen)")
-        row(f"charviz lower by, after {s}", f"{q['gap']:.3f} bits/char", r[3 + i])
-    row("forward_trace + gradient_flow, 128 chars, default model (median)", r[-1]["shown"], r[-1])
+        row(f"charviz lower by, after {s}", "", f"quality_{q['seconds']:g}")
+    if results.get("inspect"):
+        row("forward_trace + gradient_flow, 128 chars, default model (median)", "", "inspect")
     return "\n".join(lines)
 
 
@@ -367,6 +385,8 @@ def main(argv: list[str] | None = None) -> int:
                    "measured along one run (default 15; 1 with --quick)")
     p.add_argument("--threads", type=int, default=2, help="torch threads for both torch sides (default 2)")
     p.add_argument("--quick", action="store_true", help="short rounds: the whole bench in seconds (rough)")
+    p.add_argument("--only", choices=PARTS, action="append",
+                   help="measure only this part (repeatable; default: all three)")
     p.add_argument("--json", action="store_true", help="print JSON on stdout (the table goes to stderr)")
     args = p.parse_args(argv)
     if args.corpus is not None:
@@ -378,7 +398,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--seconds must be positive")
     if args.threads < 1:
         p.error("--threads must be >= 1")
-    results = run(text, name, budgets, threads=args.threads, quick=args.quick)
+    parts = tuple(part for part in PARTS if part in (args.only or PARTS))
+    results = run(text, name, budgets, threads=args.threads, quick=args.quick, parts=parts)
     table = format_table(results)
     if args.json:
         print(table, file=sys.stderr)

@@ -75,6 +75,8 @@ def test_bench_json_has_every_figure(quick_run):
     assert _finite_positive(results["inspect"]["ms"]) and results["inspect"]["chars"] == 128  # 5
     checks = results["checks"]
     assert len(checks) == 3 + len(quality) + 1
+    assert [c["key"] for c in checks] == ["vs_plain", "vs_numpy_per_step", "vs_numpy", "quality_0.2",
+                                          "quality_0.4", "inspect"]
     for c in checks:
         assert isinstance(c["pass"], bool) and c["target"] and math.isfinite(c["value"])
 
@@ -86,6 +88,7 @@ def test_bench_table_shows_figures_targets_and_verdicts(quick_run):
     for words in (
         "Trainer.step() throughput",
         "plain PyTorch loop throughput",
+        "charviz lower by, after 0.4 s",
         "numpy min-char-rnn throughput, per step",
         "numpy min-char-rnn throughput, vectorized",
         "Trainer.step() vs plain loop",
@@ -200,3 +203,15 @@ def test_reference_variants_learn_the_same():
         assert fast.step(data) == pytest.approx(loop.step(data), rel=1e-5)
     for a, b in zip(fast.params, loop.params, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_only_some_parts(tmp_path):
+    corpus = tmp_path / "tiny.txt"
+    corpus.write_text(_small_text(3000), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    cmd = [sys.executable, "-m", "charviz.bench", "--corpus", str(corpus), "--quick", "--threads", "1",
+           "--only", "inspect"]
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "forward_trace + gradient_flow" in proc.stdout
+    assert "throughput" not in proc.stdout and "held-out" not in proc.stdout
