@@ -323,39 +323,24 @@ def step_heatmap(
 
     kind 'logits': diverging scale centred at 0; 'probs': 0..1, plus a side panel with each step's loss
     -ln p(true next) and p(true next). For a vocabulary larger than max_cols, the columns are
-    `prediction_columns(trace, max_cols)` and one 'rest' column (summed probability; no single logit).
+    `prediction_columns(trace, max_cols)`; the probability map adds one 'rest' column with the summed
+    probability of the others (there is no single logit for it, so the logit map leaves it out).
     numbers: print values in the cells (None: when the grid is small enough to read).
+    Hover: step and input character, candidate, logit and probability (numbers sent as float32 arrays).
     """
     if kind not in ("probs", "logits"):
         raise ValueError("kind must be 'probs' or 'logits'")
     T, V = len(trace.chars), len(trace.itos)
     cols = prediction_columns(trace, max_cols)
     has_rest = len(cols) < V
-    C = len(cols) + has_rest
-    col_labels = [show_char(trace.itos[i]) for i in cols] + (["rest"] if has_rest else [])
+    rest_col = has_rest and kind == "probs"
+    C = len(cols) + rest_col
+    col_labels = [show_char(trace.itos[i]) for i in cols]
+    rows = step_labels(trace)
     logits, probs = trace.logits[:, cols], trace.probs[:, cols]  # (T, C')
-    if has_rest:
-        others = np.ones(V, dtype=bool)
-        others[cols] = False
-        rest_p = trace.probs[:, others].sum(axis=1, keepdims=True)  # (T, 1)
-        logits = np.concatenate([logits, np.full((T, 1), np.nan)], axis=1)
-        probs = np.concatenate([probs, rest_p], axis=1)
-    z = logits if kind == "logits" else probs  # (T, C)
     col_of = {int(v): j for j, v in enumerate(cols)}
-    target_col = [col_of.get(int(i), C - 1) if i >= 0 else -1 for i in trace.target_ids]  # (T,)
-
-    cands = [_plain(trace.itos[i]) for i in cols]
-    lg, pr = logits.tolist(), probs.tolist()  # python floats format ~5x faster than numpy scalars
-    hover = []
-    for t in range(T):
-        head = f"t = {trace.offset + t}, input {_plain(trace.chars[t])}<br>"
-        line = [f"{head}candidate {c}<br>logit = {a:+.3f}<br>p = {b:.4f}"
-                for c, a, b in zip(cands, lg[t], pr[t], strict=False)]
-        if has_rest:
-            line.append(f"{head}the other {V - len(cols)} characters<br>p = {pr[t][-1]:.4f} in total")
-        if target_col[t] >= 0:
-            line[target_col[t]] += f"<br><b>true next: {_plain(trace.targets[t])}</b>"
-        hover.append(line)
+    target_col = [col_of.get(int(i), len(cols) if rest_col else -1) if i >= 0 else -1
+                  for i in trace.target_ids]  # (T,) column of the true next character, -1: none shown
 
     if numbers is None:
         numbers = T * C <= 160
@@ -363,16 +348,18 @@ def step_heatmap(
         lim = float(np.nanmax(np.abs(logits))) if T else 1.0
         lim = lim if np.isfinite(lim) and lim > 0 else 1.0
         scale = {"colorscale": _scale(LOGIT_SCALE), "zmid": 0.0, "zmin": -lim, "zmax": lim}
-        bar_title, fmt = "logit", "%{z:.1f}"
+        z, other, bar_title, fmt = logits, probs, "logit", "%{z:.1f}"
+        hovertemplate = "step %{y}<br>candidate %{x}<br>logit = %{z:+.3f}<br>p = %{customdata:.4f}<extra></extra>"
     else:
         scale = {"colorscale": _scale(PROB_SCALE), "zmin": 0.0, "zmax": 1.0}
-        bar_title, fmt = "p", "%{z:.2f}"
+        z, other, bar_title, fmt = probs, logits, "p", "%{z:.2f}"
+        hovertemplate = "step %{y}<br>candidate %{x}<br>p = %{z:.4f}<br>logit = %{customdata:+.3f}<extra></extra>"
     side = kind == "probs" and T > 0
     heat_end = 0.76 if side else 1.0
     data = [
         {
-            "type": "heatmap", "z": f32(z), "x": np.arange(C), "y": np.arange(T), "hovertext": hover,
-            "hovertemplate": "%{hovertext}<extra></extra>", "hoverongaps": True, "xgap": 1, "ygap": 1,
+            "type": "heatmap", "z": f32(z), "customdata": f32(other), "x": col_labels, "y": rows,
+            "hovertemplate": hovertemplate, "xgap": 1, "ygap": 1,
             "colorbar": {"title": {"text": bar_title, "side": "top", "font": {"size": FONT_SIZE - 2}},
                          "x": heat_end + 0.005 if side else 1.01, "xanchor": "left", "thickness": 16},
             "textfont": {"size": CELL_FONT}, **({"texttemplate": fmt} if numbers else {}), **scale,
@@ -381,7 +368,18 @@ def step_heatmap(
         {"type": "scatter", "x": [None], "y": [None], "mode": "markers", "name": "true next character",
          "marker": {"symbol": "square-open", "size": 16, "color": TARGET_LINE, "line": {"width": 3}}},
     ]
-    shapes = [
+    if rest_col:
+        others = np.ones(V, dtype=bool)
+        others[cols] = False
+        data.insert(1, {
+            "type": "heatmap", "z": f32(trace.probs[:, others].sum(axis=1, keepdims=True)), "x": ["rest"],
+            "y": rows, "showscale": False, "xgap": 1, "ygap": 1, "textfont": {"size": CELL_FONT},
+            "hovertemplate": f"step %{{y}}<br>the other {V - len(cols)} characters<br>p = %{{z:.4f}} in total"
+                             "<extra></extra>",
+            **({"texttemplate": fmt} if numbers else {}), **scale,
+        })
+        col_labels = [*col_labels, "rest"]
+    shapes = [  # on category axes, category i sits at position i
         {"type": "rect", "xref": "x", "yref": "y", "x0": c - 0.5, "x1": c + 0.5, "y0": t - 0.5, "y1": t + 0.5,
          "line": {"color": TARGET_LINE, "width": 3}}
         for t, c in enumerate(target_col) if c >= 0
@@ -392,12 +390,14 @@ def step_heatmap(
     height = height or int(min(1500, 190 + 34 * max(T, 4)))
     xtitle = "candidate next character"
     if has_rest:
-        xtitle += f" ({len(cols)} shown, the other {V - len(cols)} summed in 'rest')"
+        xtitle += (f" ({len(cols)} shown, the other {V - len(cols)} summed in 'rest')" if rest_col
+                   else f" ({len(cols)} shown of {V})")
     layout = {
-        "xaxis": {"tickvals": list(range(C)), "ticktext": col_labels, "domain": [0, heat_end], "side": "top",
-                  "title": {"standoff": 6}, "showgrid": False, "zeroline": False},
-        "yaxis": {"tickvals": list(range(T)), "ticktext": step_labels(trace), "autorange": "reversed",
+        "xaxis": {"type": "category", "categoryorder": "array", "categoryarray": col_labels,
+                  "range": [-0.5, C - 0.5], "domain": [0, heat_end], "side": "top", "title": {"standoff": 6},
                   "showgrid": False, "zeroline": False},
+        "yaxis": {"type": "category", "categoryorder": "array", "categoryarray": rows,
+                  "range": [T - 0.5, -0.5], "showgrid": False, "zeroline": False},
         "legend": {"orientation": "h", "x": 0, "y": -0.02, "yanchor": "top"},
         "margin": {"t": 130, "b": 50},
         "shapes": shapes,
@@ -406,17 +406,15 @@ def step_heatmap(
         loss, p_true = trace.losses, trace.target_probs
         known = trace.target_ids >= 0
         data.append({
-            "type": "bar", "x": f32(np.where(known, loss, np.nan)), "y": np.arange(T), "orientation": "h",
+            "type": "bar", "x": f32(np.where(known, loss, np.nan)), "y": rows, "orientation": "h",
             "xaxis": "x2", "yaxis": "y", "marker": {"color": COLORS["target"]}, "cliponaxis": False,
             "text": [f"p={p_true[t]:.2f}" if known[t] else "" for t in range(T)], "textposition": "outside",
             "textfont": {"size": CELL_FONT}, "showlegend": False,
-            "hovertext": [
-                f"t = {trace.offset + t}, input {_plain(trace.chars[t])}<br>true next {_plain(trace.targets[t])}"
-                f"<br>p = {p_true[t]:.4f}<br>loss = -ln p = {loss[t]:.3f} nats"
-                if known[t] else "the next character is what the model predicts now"
-                for t in range(T)
-            ],
-            "hovertemplate": "%{hovertext}<extra></extra>",
+            "customdata": np.stack([f32(p_true), f32(loss)], axis=1),
+            "hovertext": [f"true next {_plain(trace.targets[t])}" if known[t] else "next: predicted now"
+                          for t in range(T)],
+            "hovertemplate": "step %{y}<br>%{hovertext}<br>p = %{customdata[0]:.4f}<br>"
+                             "loss = -ln p = %{customdata[1]:.3f} nats<extra></extra>",
         })
         top = float(np.nanmax(np.where(known, loss, np.nan))) if known.any() else 1.0
         layout["xaxis2"] = {

@@ -36,6 +36,11 @@ def run_page(**kw):
     return at
 
 
+def set_view(at, view):
+    at.button_group(key="predict_view").set_value(view).run()
+    assert not at.exception
+
+
 def workspace(at):
     return at.session_state["charviz_workspace"]
 
@@ -48,7 +53,10 @@ def test_prefix_shows_topk_and_heatmaps_with_the_models_numbers():
         ws.run.step_once()
     at.text_input(key="predict_prefix").set_value("hel").run()
     assert not at.exception
-    topk, probs, logits = charts(at)
+    topk, probs = charts(at)  # the probabilities view is the default
+    set_view(at, "Logits")
+    assert charts(at)[0] == topk
+    logits = charts(at)[1]
     snap = ws.run.snapshot()
     want = predict_next(snap.model, snap.vocab, "hel", k=4)
     bar = topk["data"][0]
@@ -59,9 +67,13 @@ def test_prefix_shows_topk_and_heatmaps_with_the_models_numbers():
     np.testing.assert_allclose(arr(probs["data"][0]["z"]), tr.probs, atol=1e-6)
     np.testing.assert_allclose(arr(logits["data"][0]["z"]), tr.logits, atol=1e-5)
     assert logits["data"][0]["zmid"] == 0
-    assert probs["layout"]["yaxis"]["ticktext"] == ["0: h", "1: e", "2: l"]
+    assert probs["data"][0]["y"] == ["0: h", "1: e", "2: l"]
     assert any("step **30**" in c.value for c in at.caption)
-    assert len(at.dataframe) == 2  # the table view: per-step summary and the matrix
+    set_view(at, "Table")
+    assert len(charts(at)) == 1 and len(at.dataframe) == 2  # per-step summary and the matrix
+    summary = at.dataframe[0].value
+    np.testing.assert_allclose(summary["p(true next)"][:2], tr.target_probs[:2], rtol=1e-6)
+    assert list(summary["true next"]) == ["e", "l", ""]
 
 
 def test_prediction_follows_training():
@@ -81,8 +93,8 @@ def test_unknown_characters_are_explained_and_the_rest_still_works():
     warnings = [w.value for w in at.warning]
     assert any(w.startswith("'Z', 'Q' never appear in the training text") for w in warnings)
     assert any("<mark" in h.proto.body and "Z" in h.proto.body for h in at.get("html"))
-    topk, probs, _ = charts(at)
-    assert probs["layout"]["yaxis"]["ticktext"] == ["0: h", "1: e", "2: l"]  # the known characters
+    topk, probs = charts(at)
+    assert probs["data"][0]["y"] == ["0: h", "1: e", "2: l"]  # the known characters
 
 
 def test_escapes_and_whitespace():
@@ -112,7 +124,7 @@ def test_long_prefix_is_capped_and_says_so():
     assert any("last **40** of 500 time steps" in c.value for c in at.caption)
     probs = charts(at)[1]
     assert arr(probs["data"][0]["z"]).shape == (40, 4)
-    assert probs["layout"]["yaxis"]["ticktext"][0] == "460: h"
+    assert probs["data"][0]["y"][0] == "460: h"
 
 
 def test_sampling_is_repeatable_with_a_seed():
@@ -135,4 +147,4 @@ def test_through_the_app_entry_point():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     at.switch_page("pages/predict.py").run()
     assert not at.exception
-    assert len(charts(at)) >= 3
+    assert len(charts(at)) >= 2

@@ -141,8 +141,8 @@ def test_prob_heatmap_shape_labels_scale_and_true_next_boxes(small):
     np.testing.assert_allclose(h.z, tr.probs, atol=1e-7)
     assert (h.zmin, h.zmax) == (0.0, 1.0)
     assert h.colorbar.title.text == "p"
-    assert list(fig.layout.yaxis.ticktext) == ["0: h", "1: e", "2: l", "3: l", "4: o"]
-    assert list(fig.layout.xaxis.ticktext) == ["e", "h", "l", "o"]
+    assert list(h.y) == ["0: h", "1: e", "2: l", "3: l", "4: o"]
+    assert list(h.x) == ["e", "h", "l", "o"] and fig.layout.xaxis.type == "category"
     assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
     # a box at each row's true next character (e, l, l, o), none on the last row (no next character)
     assert boxes(fig) == [(vocab.stoi[c], t) for t, c in enumerate("ello")]
@@ -150,10 +150,11 @@ def test_prob_heatmap_shape_labels_scale_and_true_next_boxes(small):
     side = fig.data[-1]
     np.testing.assert_allclose(side.x[:4], tr.losses[:4], rtol=1e-6)
     assert side.text[1] == f"p={tr.target_probs[1]:.2f}" and side.text[4] == ""
-    # hover: input char, candidate, logit and probability
-    hv = h.hovertext[1][vocab.stoi["l"]]
-    assert "input 'e'" in hv and "candidate 'l'" in hv and f"{tr.logits[1, 2]:+.3f}" in hv
-    assert f"{tr.probs[1, 2]:.4f}" in hv and "true next" in hv
+    # hover: step and input char (y), candidate (x), probability (z) and logit (customdata)
+    for part in ("step %{y}", "candidate %{x}", "p = %{z", "logit = %{customdata"):
+        assert part in h.hovertemplate
+    np.testing.assert_allclose(h.customdata, tr.logits, atol=1e-6)
+    np.testing.assert_allclose(side.customdata[:4, 0], tr.target_probs[:4], rtol=1e-6)
     assert h.texttemplate  # a small grid prints its numbers
 
 
@@ -164,6 +165,8 @@ def test_logit_heatmap_is_centred_at_zero(small):
     h = heat(fig)
     assert h.zmid == 0 and h.zmin == -h.zmax
     np.testing.assert_allclose(h.z, tr.logits, atol=1e-6)
+    np.testing.assert_allclose(h.customdata, tr.probs, atol=1e-7)
+    assert "logit = %{z" in h.hovertemplate and "p = %{customdata" in h.hovertemplate
     assert h.colorbar.title.text == "logit"
     assert boxes(fig) == [(vocab.stoi[c], t) for t, c in enumerate("ell")]
 
@@ -174,17 +177,19 @@ def test_large_vocabulary_gets_top_columns_and_rest(big):
     cols = F.prediction_columns(tr, max_cols=8)
     assert len(cols) == 8 and list(cols) == sorted(cols)
     fig = F.step_heatmap(tr, "probs", max_cols=8)
-    h = heat(fig)
-    assert h.z.shape == (12, 9) and fig.layout.xaxis.ticktext[-1] == "rest"
-    np.testing.assert_allclose(h.z.sum(axis=1), 1.0, atol=1e-5)  # shown columns + rest = everything
+    h, rest = fig.data[0], fig.data[1]
+    assert h.z.shape == (12, 8) and list(rest.x) == ["rest"] and rest.z.shape == (12, 1)
+    assert list(fig.layout.xaxis.categoryarray)[-1] == "rest"
+    np.testing.assert_allclose(h.z.sum(axis=1) + rest.z[:, 0], 1.0, atol=1e-5)  # shown + rest = everything
     assert TEXT[-12:] == "the lazy dog"
-    assert list(fig.layout.yaxis.ticktext[:4]) == [f"{tr.offset + i}: {c}" for i, c in enumerate("the␣")]
-    lg = heat(F.step_heatmap(tr, "logits", max_cols=8))
-    assert np.isnan(lg.z[:, -1]).all()  # no single logit for 'rest'
-    # every true next character is boxed: in its own column when shown, else in 'rest'
+    assert list(h.y[:4]) == [f"{tr.offset + i}: {c}" for i, c in enumerate("the␣")]
+    lfig = F.step_heatmap(tr, "logits", max_cols=8)
+    assert lfig.data[0].z.shape == (12, 8) and "rest" not in list(lfig.layout.xaxis.categoryarray)
+    # every true next character is boxed: in its own column when shown, else in 'rest' (probabilities)
     col_of = {int(v): j for j, v in enumerate(cols)}
     expect = [(col_of.get(int(i), 8), t) for t, i in enumerate(tr.target_ids) if i >= 0]
     assert boxes(fig) == expect
+    assert boxes(lfig) == [(c, t) for c, t in expect if c < 8]
 
 
 def test_columns_prefer_targets_and_guesses():
@@ -207,9 +212,9 @@ def test_whitespace_is_visible_everywhere(big):
     model, vocab = big
     tr = forward_trace(model, vocab, "a b\tc\nd")
     fig = F.step_heatmap(tr, "probs")
-    labels = " ".join(fig.layout.yaxis.ticktext) + " ".join(fig.layout.xaxis.ticktext)
+    labels = " ".join(fig.data[0].y) + " ".join(fig.data[0].x)
     assert "␣" in labels and "⇥" in labels and "⏎" in labels
-    assert " " not in "".join(fig.layout.xaxis.ticktext)
+    assert " " not in "".join(fig.data[0].x)
 
 
 # ---- hello ---------------------------------------------------------------------------------------------

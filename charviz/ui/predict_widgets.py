@@ -19,9 +19,12 @@ from charviz.ui.sidebar import live_every
 
 MAX_PREFIX = 2000  # characters in the prefix box
 MAX_COLS = 24  # heatmap columns before the rest of the vocabulary is summed
+VIEWS = ("Softmax probabilities", "Logits", "Table")
+LIVE = "200ms"  # the prefix box commits after this typing pause
 TITLE_CHARS = 24  # the end of the prefix quoted in the top-k title
 STEP_CHOICES = (10, 20, 40, 80, 120, 200)  # time steps shown in the heatmaps (the last N)
 PREFIX_KEY, KEEP_KEY, SOURCE_KEY = "predict_prefix", "_predict_prefix_keep", "_predict_prefix_source"
+SNAP_KEY = "_predict_snapshot"
 DEFAULT_PREFIX = {"hello": "hell", "python": "def main(", "long-range": None}
 STATE_WORDS = {"running": "training", "paused": "paused", "idle": "not trained yet", "stopped": "stopped"}
 
@@ -69,6 +72,24 @@ def current_prefix() -> str:
     return read_escapes(raw) if st.session_state.get("predict_escapes", True) else raw
 
 
+def latest_snapshot(run):
+    """The run's snapshot, without waiting for the training step in progress: if the trainer is busy, the
+    copy taken at the previous redraw of this page (at most one refresh old) is shown, labelled with its step.
+    So a keystroke never waits for training."""
+    cached = st.session_state.get(SNAP_KEY)
+    if cached is None or cached[0] is not run:
+        snap = run.snapshot()
+    elif run.lock.acquire(blocking=False):
+        try:
+            snap = run.snapshot()
+        finally:
+            run.lock.release()
+    else:
+        snap = cached[1]
+    st.session_state[SNAP_KEY] = (run, snap)
+    return snap
+
+
 def _status(snap) -> None:
     words = STATE_WORDS.get(snap.state, snap.state)
     st.caption(f"Model at step **{snap.step:,}** ({words}) · {snap.config.cell.upper()} "
@@ -87,11 +108,11 @@ def prediction_panel() -> None:
     @st.fragment(run_every=live_every(ws))
     def _panel() -> None:
         ws = get_workspace()
-        snap = ws.run.snapshot()
+        snap = latest_snapshot(ws.run)
         vocab, model = snap.vocab, snap.model
         c1, c2, c3 = st.columns([5, 1.4, 1.4])
         raw = c1.text_input(
-            "Prefix: type, and the prediction follows", key=PREFIX_KEY, live=True, max_chars=MAX_PREFIX,
+            "Prefix: type, and the prediction follows", key=PREFIX_KEY, live=LIVE, max_chars=MAX_PREFIX,
             placeholder="empty: the prediction from the initial hidden state",
             help="Type \\n for a newline and \\t for a tab (see 'More options').",
         )
@@ -131,21 +152,24 @@ def prediction_panel() -> None:
                        f"{trace.offset:,}–{len(known) - 1:,}); the hidden state still carries all "
                        f"{len(known):,} characters.")
         big = numbers or None
-        tab_p, tab_l, tab_t = right.tabs(["Softmax probabilities", "Logits", "Table"])
-        with tab_p:
-            st.plotly_chart(figures.step_heatmap(trace, "probs", max_cols, numbers=big), theme=None,
-                            key="predict_probs")
-        with tab_l:
-            st.plotly_chart(figures.step_heatmap(trace, "logits", max_cols, numbers=big), theme=None,
-                            key="predict_logits")
-        with tab_t:
-            st.markdown("**Per time step**: the true next character, its probability and loss, and the "
-                        "model's most likely guess.")
-            st.dataframe(tables.step_table(trace), hide_index=True, width="stretch",
-                         column_config=_number_format(("p(true next)", "loss −ln p (nats)", "p(most likely)")))
-            which = st.radio("matrix", ["probabilities", "logits"], horizontal=True, key="predict_table_kind")
-            df = tables.matrix_table(trace, "probs" if which == "probabilities" else "logits", max_cols)
-            st.dataframe(df, width="stretch", column_config=_number_format(df.columns))
+        # one view at a time: drawing only what is on screen keeps every keystroke fast
+        view = right.segmented_control("view", VIEWS, default=VIEWS[0], required=True, key="predict_view",
+                                       label_visibility="collapsed")
+        with right:
+            if view == "Table":
+                st.markdown("**Per time step**: the true next character, its probability and loss, and the "
+                            "model's most likely guess.")
+                st.dataframe(tables.step_table(trace), hide_index=True, width="stretch",
+                             column_config=_number_format(("p(true next)", "loss −ln p (nats)",
+                                                           "p(most likely)")))
+                which = st.radio("matrix", ["probabilities", "logits"], horizontal=True,
+                                 key="predict_table_kind")
+                df = tables.matrix_table(trace, "probs" if which == "probabilities" else "logits", max_cols)
+                st.dataframe(df, width="stretch", column_config=_number_format(df.columns))
+            else:
+                kind = "logits" if view == "Logits" else "probs"
+                st.plotly_chart(figures.step_heatmap(trace, kind, max_cols, numbers=big), theme=None,
+                                key=f"predict_{kind}", config={"displayModeBar": False})
 
     _panel()
 
