@@ -102,11 +102,15 @@ def _line(x, y, name: str, color: str, width: float = 2, **kw) -> dict:
             "line": {"color": color, "width": width, **kw.pop("line", {})}, **kw}
 
 
-def _hline(y: float, color: str, text: str, xanchor: str) -> tuple[dict, dict]:
-    """A dashed horizontal reference line across the plot and its label (a shape and an annotation)."""
+def _hline(y: float, color: str, text: str, xanchor: str, log: bool = False) -> tuple[dict, dict]:
+    """A dashed horizontal reference line across the plot and its label (a shape and an annotation).
+
+    On a log axis plotly places shapes by value but annotations by log10(value).
+    """
     shape = {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": y, "y1": y,
              "line": {"color": color, "dash": "dash", "width": 2}}
-    label = {"xref": "paper", "x": 1 if xanchor == "right" else 0, "xanchor": xanchor, "y": y, "yanchor": "bottom",
+    label = {"xref": "paper", "x": 1 if xanchor == "right" else 0, "xanchor": xanchor,
+             "y": float(np.log10(y)) if log else y, "yanchor": "bottom",
              "text": text, "showarrow": False, "font": {"size": FONT_SIZE - 2, "color": color}}
     return shape, label
 
@@ -164,7 +168,7 @@ def grad_norm_figure(history: list[dict], clip: float | None, height: int = 440)
     if clip is not None:
         _, after = _rows(history, "grad_norm_clipped")
         data.append(_line(steps, after, "after clipping (used)", COLORS["train"], 2, line={"dash": "dot"}))
-        shape, label = _hline(clip, COLORS["clipped"], f"clip threshold {clip:g}", "left")
+        shape, label = _hline(clip, COLORS["clipped"], f"clip threshold {clip:g}", "left", log=True)
         shapes, annotations = [shape], [label]
     fired = [r for r in history if r.get("clipped")]
     if fired:
@@ -180,8 +184,16 @@ def grad_norm_figure(history: list[dict], clip: float | None, height: int = 440)
         data.append({"type": "scatter", "mode": "markers", "name": "step refused (not finite)",
                      "x": f32([r["step"] for r in refused]), "y": f32(ys),
                      "marker": {"color": "black", "symbol": "triangle-down", "size": 14}})
-    layout = _layout("gradient norm", "training step", "‖gradient‖ (log scale)", height,
-                     {"type": "log", "exponentformat": "power"}, shapes=shapes, annotations=annotations)
+    # whole decades, at least two, threshold included: one label per power of ten, never a clutter of 2..9
+    finite = before[np.isfinite(before) & (before > 0)]
+    lo = float(finite.min()) if finite.size else 0.1
+    hi = float(finite.max()) if finite.size else 10.0
+    if clip is not None:
+        lo, hi = min(lo, clip), max(hi, clip)
+    lo, hi = np.floor(np.log10(lo)), np.ceil(np.log10(hi) + 0.15)
+    yaxis = {"type": "log", "exponentformat": "power", "dtick": 1, "range": [lo, max(hi, lo + 2)]}
+    layout = _layout("gradient norm", "training step", "‖gradient‖ (log scale)", height, yaxis, shapes=shapes,
+                     annotations=annotations)
     return go.Figure(data=data, layout=layout)
 
 

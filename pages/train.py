@@ -1,5 +1,7 @@
 """Train page: choose a text and a model, press Start, watch the loss fall and the gradients move."""
 
+import math
+
 import streamlit as st
 
 from charviz.figures import grad_norm_figure, loss_figure, speed_figure
@@ -14,7 +16,7 @@ from charviz.ui.settings import (
     sync_widgets,
     text_controls,
 )
-from charviz.ui.sidebar import live_every
+from charviz.ui.sidebar import diverging, live_every
 
 EXPLODING = """
 **Why:** the gradient exploded. Backpropagation through time multiplies one Jacobian per time step, so
@@ -29,6 +31,15 @@ scaled down to it) or choose a **smaller learning rate**, then press **Resume** 
 SAMPLE_EVERY_S = 3.0
 SAMPLE_CHARS = 240
 
+DIVERGING = """
+**Why:** the steps are too large. Backpropagation through time multiplies one Jacobian per time step, so
+gradients can explode; with a large learning rate each update overshoots, and the model ends up worse than a
+uniform guess.
+
+**What to do:** turn **gradient clipping** on (a threshold of 1 to 5 is typical) and/or choose a **smaller
+learning rate**; both apply at once, while training runs.
+"""
+
 ws = get_workspace()
 sync_widgets(ws, only_missing=True)
 
@@ -42,9 +53,15 @@ def live_view() -> None:
     """Everything that moves while training: status line, loss, gradient norm, speed, a sample."""
     snap = get_workspace().run.snapshot()
     st.markdown(f"### {snap.message}")
+    bad = diverging(snap.history, len(snap.vocab))
     if snap.error:
         st.error(f"Training paused itself at step {snap.step:,}: {snap.error}.", icon=":material/warning:")
         st.markdown(EXPLODING, unsafe_allow_html=True)
+    elif bad is not None:
+        st.warning(f"Training is diverging: the loss ({bad:,.1f} bits/char) is far above the uniform guess "
+                   f"(log₂({len(snap.vocab)}) = {math.log2(len(snap.vocab)):.2f} bits/char), so the updates make the "
+                   "model worse than knowing nothing.", icon=":material/warning:")
+        st.markdown(DIVERGING, unsafe_allow_html=True)
     elif snap.step == 0 and snap.state != "running":
         st.info("Choose a text and a model below (or keep the defaults), then press **Start** in the sidebar.")
     c1, c2 = st.columns(2)
@@ -62,9 +79,13 @@ def sample_view() -> None:
         st.markdown("#### A sample from the model as it is now")
         temp = st.slider("temperature (0 = always the most likely character)", 0.0, 2.0, 0.8, 0.1,
                          key="sample_temperature")
-        sample = "".join(c for c, _ in generate(snap.model, snap.vocab, "", SAMPLE_CHARS, temp, seed=snap.step))
-        st.code(sample, language=None, wrap_lines=True)
-        st.caption(f"{SAMPLE_CHARS} characters sampled at step {snap.step:,} (seed = step, so it is repeatable).")
+        try:
+            sample = "".join(c for c, _ in generate(snap.model, snap.vocab, "", SAMPLE_CHARS, temp, seed=snap.step))
+        except RuntimeError:  # softmax of non-finite logits
+            st.warning("No sample: the model's outputs are not finite numbers.")
+        else:
+            st.code(sample, language=None, wrap_lines=True)
+            st.caption(f"{SAMPLE_CHARS} characters sampled at step {snap.step:,} (seed = step, so it is repeatable).")
 
 
 st.markdown("##### Applies at once")

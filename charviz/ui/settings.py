@@ -97,9 +97,10 @@ def live_controls(ws: Workspace) -> None:
     c3.select_slider("clip threshold (max gradient norm)", clip_opts, key=KEY["clip"],
                      format_func=lambda v: f"{v:g}", on_change=_apply_clip, args=(ws,), persist_state="session",
                      disabled=not st.session_state.get(KEY["clip_on"], True))
-    c4.toggle("carry hidden state across windows", key=KEY["carry_hidden"], on_change=_apply_carry, args=(ws,),
+    c4.toggle("carry hidden state", key=KEY["carry_hidden"], on_change=_apply_carry, args=(ws,),
               persist_state="session",
-              help="on: truncated BPTT (the state flows on, the gradient stops at the window edge); "
+              help="carry the hidden state across windows. On: truncated BPTT (the state flows on, the gradient "
+                   "stops at the window edge); "
                    "off: every window starts from a zero state")
 
 

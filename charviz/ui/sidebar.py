@@ -8,6 +8,8 @@ their timers on or off too.
 
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 
 from charviz.train import Snapshot
@@ -24,7 +26,20 @@ STATE_WORDS = {  # markdown: material icons render everywhere (emoji fonts are m
 
 
 def fmt_bits(x: float | None) -> str:
-    return "–" if x is None else f"{x:.3f}"
+    if x is None:
+        return "–"
+    return f"{x:.3f}" if abs(x) < 100 else f"{x:,.0f}"
+
+
+def diverging(history: list[dict], vocab_size: int, window: int = 20) -> float | None:
+    """The median train loss (bits/char) of the last `window` recorded steps if it is well above the uniform
+    guess log2(V) (by more than 1 bit): the updates make the model worse than knowing nothing. Else None."""
+    rows = [r["bits"] for r in history[-window:] if r.get("applied", True)]
+    if len(rows) < window // 2:
+        return None
+    rows.sort()
+    median = rows[len(rows) // 2]
+    return median if median > math.log2(max(vocab_size, 2)) + 1.0 else None
 
 
 def live_every(ws: Workspace | None = None) -> float | None:

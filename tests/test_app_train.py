@@ -1,0 +1,383 @@
+"""AppTest: the entry script, the sidebar controls and the Train page (streamlit.testing, no browser).
+
+AppTest never fires `run_every`, so a test "ticks" by calling at.run() again. The conftest empties the
+resource caches between tests (all AppTest runs share one session id) and stops training threads.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from charviz.checkpoint import to_bytes
+from charviz.data import CORPORA, load_corpus
+from charviz.train import TrainConfig, Trainer
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+TIMEOUT = 60
+
+
+def app(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.sidebar.metric if m.label == label)
+
+
+def step(at: AppTest) -> int:
+    return int(metric(at, "step").replace(",", ""))
+
+
+def state_line(at: AppTest) -> str:
+    return at.sidebar.markdown[0].value
+
+
+def workspace(at: AppTest):
+    """The session's Workspace, as the app sees it (AppTest keeps the app's session_state)."""
+    return at.session_state["charviz_workspace"]
+
+
+def texts(at: AppTest) -> str:
+    """Everything written on the page (markdown, captions, alerts), for `in` checks."""
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [h.value for kind in ("title", "header", "subheader") for h in getattr(at, kind)]
+    parts += [a.value for kind in ("error", "warning", "info", "success") for a in getattr(at, kind)]
+    return "\n".join(parts)
+
+
+def wait_for_steps(at: AppTest, n: int, timeout: float = 20.0) -> int:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        at.run()
+        if step(at) >= n:
+            return step(at)
+        time.sleep(0.2)
+    raise AssertionError(f"fewer than {n} steps after {timeout} s (at {step(at)})")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# every page
+
+
+def pages() -> list[str]:
+    """The page files app.py navigates to (those that exist)."""
+    src = (ROOT / "app.py").read_text()
+    return sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py") if f'"{p.relative_to(ROOT)}"' in src)
+
+
+@pytest.mark.parametrize("page", pages())
+def test_every_page_runs_and_shows_the_sidebar_status(page):
+    at = app(page)
+    assert [m.label for m in at.sidebar.metric] == ["step", "train bits/char", "chars / s", "validation"]
+    assert metric(at, "step") == "0"
+    assert "ready" in state_line(at)
+    at.run()  # a second run (what run_every does) also works
+    assert not at.exception
+
+
+def test_home_page_says_what_it_is_and_how_to_use_it():
+    at = app()
+    assert at.title[0].value.startswith("charviz")
+    body = texts(at)
+    assert "How to use it" in body and "Start" in body
+    assert "hello" in body  # the session's current text
+
+
+# ---------------------------------------------------------------------------------------------------------
+# sidebar controls
+
+
+def test_start_pause_resume_step_and_reset_change_the_state():
+    at = app()
+    at.button(key="sb_start_pause").click().run()
+    assert "training" in state_line(at)
+    assert at.button(key="sb_start_pause").label == "Pause"
+    n = wait_for_steps(at, 5)
+    assert float(metric(at, "train bits/char")) < 2.5  # a real loss, in bits (hello: log2(4) = 2 at start)
+
+    at.button(key="sb_start_pause").click().run()
+    assert "paused" in state_line(at)
+    paused_at = step(at)
+    assert paused_at >= n
+    time.sleep(0.5)
+    at.run()
+    assert step(at) == paused_at, "a paused run must not train"
+    assert at.button(key="sb_start_pause").label == "Resume"
+
+    at.button(key="sb_step").click().run()
+    assert step(at) == paused_at + 1, "Step performs exactly one update"
+    assert "paused" in state_line(at)
+
+    at.button(key="sb_reset_confirm").click().run()
+    assert step(at) == 0
+    assert "ready" in state_line(at)
+    assert workspace(at).generation == 1
+
+
+def test_step_on_a_running_run_pauses_it_first():
+    at = app()
+    at.button(key="sb_start_pause").click().run()
+    wait_for_steps(at, 2)
+    at.button(key="sb_step").click().run()
+    assert "paused" in state_line(at)
+    s = step(at)
+    time.sleep(0.4)
+    at.run()
+    assert step(at) == s
+
+
+def test_sidebar_numbers_are_the_runs_numbers():
+    at = app()
+    for _ in range(3):
+        at.button(key="sb_step").click().run()
+    snap = workspace(at).run.snapshot()
+    assert step(at) == snap.step == 3
+    assert metric(at, "train bits/char") == f"{snap.last.bits:.3f}"
+    assert metric(at, "validation") == f"{snap.val_bits:.3f}"
+
+
+def test_a_reconnect_after_release_keeps_the_trained_weights():
+    """on_release (tab closed, or a network blip) stops the thread; the next run revives the same trainer."""
+    import streamlit as st
+
+    at = app()
+    at.button(key="sb_start_pause").click().run()
+    wait_for_steps(at, 3)
+    old = workspace(at).run
+    st.cache_resource.clear()  # what Streamlit does when the websocket goes away
+    assert old.state == "stopped" and not old.alive
+    weights = {k: v.clone() for k, v in old.trainer.model.state_dict().items()}
+    at.run()
+    run = workspace(at).run
+    assert run is not old and run.trainer is old.trainer
+    assert run.state == "idle" and step(at) == old.trainer.steps >= 3
+    for k, v in run.trainer.model.state_dict().items():
+        assert torch.equal(v, weights[k])
+    assert len(run.history) == len(old.history)
+    at.button(key="sb_start_pause").click().run()  # and it trains on
+    wait_for_steps(at, step(at) + 2)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Train page
+
+
+def test_train_page_shows_status_line_charts_and_sample():
+    at = app("pages/train.py")
+    assert "not started yet" in texts(at)
+    at.button(key="sb_step").click().run()
+    at.button(key="sb_step").click().run()
+    body = texts(at)
+    assert "step 2 ·" in body and "bits/char (train)" in body
+    charts = {json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")}
+    assert {"loss", "gradient norm", "training speed"} <= charts
+    assert len(at.code[0].value) == 240  # the sample
+    assert set(at.code[0].value) <= set("helo")
+
+
+def test_loss_chart_has_train_validation_and_uniform_guess():
+    at = app("pages/train.py")
+    for _ in range(3):
+        at.button(key="sb_step").click().run()
+    spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+                if json.loads(c.proto.spec)["layout"]["title"]["text"] == "loss")
+    names = [t["name"] for t in spec["data"]]
+    assert names == ["train (each step)", "train (smoothed)", "validation"]
+    assert spec["layout"]["shapes"][0]["y0"] == pytest.approx(2.0)  # log2(4) for hello
+    assert "log₂(4)" in spec["layout"]["annotations"][0]["text"]
+    assert spec["layout"]["yaxis"]["title"]["text"] == "bits per character"
+
+
+@pytest.mark.parametrize("corpus", sorted(CORPORA))
+def test_each_corpus_can_be_chosen(corpus):
+    at = app("pages/train.py")
+    at.selectbox(key="set_corpus").set_value(corpus).run()
+    assert not at.exception
+    ws = workspace(at)
+    assert ws.source.name == corpus
+    vocab = len(ws.run.trainer.vocab)
+    assert f"vocabulary of {vocab} characters" in texts(at)
+    if corpus == "long-range":
+        assert ws.source.k == 8 and "k=8" in ws.source.label
+        at.number_input(key="set_k").set_value(3).run()
+        assert workspace(at).source.k == 3
+        assert workspace(at).text == load_corpus("long-range", k=3) != load_corpus("long-range", k=8)
+    at.button(key="sb_step").click().run()
+    assert step(at) == 1
+
+
+def test_pasted_text_trains_and_bad_text_gets_a_message():
+    at = app("pages/train.py")
+    at.radio(key="set_kind").set_value("pasted").run()
+    assert not at.exception
+    at.text_area(key="set_paste").input("").run()
+    assert not at.exception
+    # empty text: nothing to apply, no message needed until they type; one repeated character: a message
+    at.text_area(key="set_paste").input("aaaaaaaa").run()
+    assert not at.exception
+    assert any("only one distinct character" in e.value for e in at.error)
+    assert workspace(at).source.name == "hello"  # the model was left alone
+    at.text_area(key="set_paste").input("a").run()
+    assert any("one distinct character" in e.value or "too short" in e.value for e in at.error)
+    at.text_area(key="set_paste").input("the cat sat on the mat. " * 20).run()
+    assert not at.error
+    ws = workspace(at)
+    assert ws.source.kind == "pasted" and ws.text.startswith("the cat")
+    assert "".join(ws.run.trainer.vocab.itos) == " .acehmnost"
+
+
+def test_empty_pasted_text_gets_a_message():
+    at = app("pages/train.py")
+    at.radio(key="set_kind").set_value("pasted").run()
+    at.text_area(key="set_paste").input("x y").run()
+    at.text_area(key="set_paste").input("").run()
+    assert not at.exception
+    assert any("empty" in e.value for e in at.error)
+
+
+def test_uploads_bad_and_good():
+    at = app("pages/train.py")
+    at.radio(key="set_kind").set_value("upload").run()
+    at.file_uploader(key="set_upload").upload("latin1.txt", "café crème".encode("latin-1"), "text/plain").run()
+    assert not at.exception
+    assert any("not UTF-8" in e.value for e in at.error)
+    at.file_uploader(key="set_upload").upload("empty.txt", b"", "text/plain").run()
+    assert any("empty" in e.value for e in at.error)
+    at.file_uploader(key="set_upload").upload("same.txt", b"zzzzzz", "text/plain").run()
+    assert any("one distinct character" in e.value for e in at.error)
+    assert workspace(at).source.name == "hello"
+    at.file_uploader(key="set_upload").upload("poem.txt", b"roses are red\nviolets are blue\n", "text/plain").run()
+    assert not at.error and not at.exception
+    assert workspace(at).source.label == "upload: poem.txt"
+
+
+def test_shape_change_on_a_trained_model_asks_before_resetting():
+    at = app("pages/train.py")
+    at.button(key="sb_step").click().run()
+    at.button(key="sb_step").click().run()
+    run = workspace(at).run
+    at.select_slider(key="set_hidden").set_value(32).run()
+    assert workspace(at).run is run and step(at) == 2, "a trained model is never thrown away silently"
+    warning = " ".join(w.value for w in at.warning)
+    assert "hidden size" in warning and "2 steps" in warning
+    at.button(key="apply_undo").click().run()
+    assert at.select_slider(key="set_hidden").value == 128 and not at.warning
+    at.select_slider(key="set_hidden").set_value(32).run()
+    at.selectbox(key="set_cell").set_value("gru").run()
+    assert "cell" in " ".join(w.value for w in at.warning)
+    at.button(key="apply_reset").click().run()
+    ws = workspace(at)
+    assert ws.run is not run and step(at) == 0
+    assert (ws.config.cell, ws.config.hidden_size) == ("gru", 32)
+    assert not run.alive
+
+
+def test_shape_change_before_training_applies_at_once():
+    at = app("pages/train.py")
+    at.number_input(key="set_seq_len").set_value(8).run()
+    assert not at.warning
+    assert workspace(at).config.seq_len == 8
+
+
+def test_learning_rate_clip_and_carry_apply_live_without_reset():
+    at = app("pages/train.py")
+    at.button(key="sb_step").click().run()
+    run = workspace(at).run
+    at.select_slider(key="set_lr").set_value(0.02).run()
+    at.toggle(key="set_clip_on").set_value(False).run()
+    at.toggle(key="set_carry").set_value(False).run()
+    assert workspace(at).run is run and step(at) == 1 and not at.warning
+    cfg = run.trainer.config
+    assert cfg.lr == 0.02 and all(g["lr"] == 0.02 for g in run.trainer.optimizer.param_groups)
+    assert cfg.clip is None and cfg.carry_hidden is False
+    at.toggle(key="set_clip_on").set_value(True).run()
+    at.select_slider(key="set_clip").set_value(1.0).run()
+    assert run.trainer.config.clip == 1.0
+    at.button(key="sb_step").click().run()
+    assert workspace(at).run.last.lr == 0.02
+
+
+def test_non_finite_loss_pauses_and_explains():
+    at = app("pages/train.py")
+    at.button(key="sb_start_pause").click().run()
+    wait_for_steps(at, 2)
+    run = workspace(at).run
+    model = run.trainer.model
+    real_forward = model.forward
+
+    def overflowing_forward(*args, **kwargs):  # what lr = 1e6 does, sooner or later: the loss overflows
+        logits, loss, h = real_forward(*args, **kwargs)
+        return logits, loss * math.inf, h
+
+    with run.lock:
+        model.forward = overflowing_forward
+        before = {k: v.clone() for k, v in model.state_dict().items()}
+    t0 = time.monotonic()
+    while run.state == "running" and time.monotonic() - t0 < 10:
+        time.sleep(0.05)
+    model.forward = real_forward
+    at.run()
+    assert not at.exception
+    assert "paused" in state_line(at)
+    for k, v in model.state_dict().items():  # the refused step left the weights as they were
+        assert torch.equal(v, before[k])
+    errors = " ".join(e.value for e in at.error)
+    assert "Training paused itself" in errors and "not finite" in errors
+    assert "clipping" in texts(at) and "smaller learning rate" in texts(at)
+
+
+def test_diverging_loss_is_explained():
+    at = app("pages/train.py")
+    run = workspace(at).run
+    with run.lock:
+        run.history.rows = [dict(r, step=i, bits=40.0) for i, r in enumerate(
+            [{"loss": 0, "grad_norm": 1.0, "grad_norm_clipped": 1.0, "clipped": False, "chars_per_sec": 1.0,
+              "applied": True, "lr": 10.0}] * 30)]
+    at.run()
+    warning = " ".join(w.value for w in at.warning)
+    assert "diverging" in warning and "40.0 bits/char" in warning
+
+
+def test_checkpoint_upload_continues_a_model_and_rejects_garbage():
+    at = app("pages/train.py")
+    trainer = Trainer("hello" * 200, TrainConfig(hidden_size=16, cell="lstm"))
+    for _ in range(3):
+        trainer.step()
+    at.file_uploader(key="ckpt_upload").upload("bad.pt", b"this is not a checkpoint").run()
+    at.button(key="ckpt_load").click().run()
+    assert not at.exception
+    assert any("Cannot load bad.pt" in e.value for e in at.error)
+    assert step(at) == 0
+    at.file_uploader(key="ckpt_upload").upload("good.pt", to_bytes(trainer)).run()
+    at.button(key="ckpt_load").click().run()
+    assert not at.exception and not at.error
+    ws = workspace(at)
+    assert (ws.config.cell, ws.config.hidden_size, ws.run.trainer.steps) == ("lstm", 16, 3)
+    assert at.selectbox(key="set_cell").value == "lstm" and at.select_slider(key="set_hidden").value == 16
+    assert not at.warning  # the widgets now show the loaded model: no reset pending
+    for k, v in trainer.model.state_dict().items():
+        assert torch.equal(ws.run.trainer.model.state_dict()[k], v)
+    at.button(key="sb_step").click().run()
+    assert step(at) == 4
+
+
+def test_checkpoint_whose_vocabulary_misses_the_text_is_refused():
+    at = app("pages/train.py")
+    trainer = Trainer("abcabcabc" * 10, TrainConfig(hidden_size=8))
+    at.file_uploader(key="ckpt_upload").upload("abc.pt", to_bytes(trainer)).run()
+    at.button(key="ckpt_load").click().run()
+    assert any("never seen" in e.value for e in at.error)
+    assert workspace(at).config.hidden_size == 128
