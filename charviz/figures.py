@@ -274,9 +274,9 @@ def step_labels(trace) -> list[str]:
     return [f"{trace.offset + t}: {show_char(c)}" for t, c in enumerate(trace.chars)]
 
 
-def topk_figure(probs, itos, k: int = 10, title: str = "", rest: bool = True, height: int = 380) -> go.Figure:
-    """Bar chart of the k most likely next characters (most likely first) and, when some are left out,
-    one grey bar with the total probability of all the others. probs (V,) sums to 1."""
+def topk_figure(probs, itos, k: int = 10, title: str = "", rest: bool = True, height: int | None = None) -> go.Figure:
+    """Horizontal bars of the k most likely next characters (most likely on top) and, when some are left
+    out, one grey bar with the total probability of all the others. probs (V,) sums to 1."""
     p = np.asarray(probs, dtype=np.float64)
     V = len(p)
     k = int(max(1, min(k, V)))
@@ -292,16 +292,20 @@ def topk_figure(probs, itos, k: int = 10, title: str = "", rest: bool = True, he
         values.append(float(p[others].sum()))
         hover.append(f"the other {V - k} characters together<br>p = {values[-1]:.4f}")
         colors.append(REST_COLOR)
+    n = len(labels)
     bar = {
-        "type": "bar", "x": labels, "y": f32(values), "marker": {"color": colors},
+        "type": "bar", "orientation": "h", "y": labels, "x": f32(values), "marker": {"color": colors},
         "text": [f"{v:.2f}" for v in values], "textposition": "outside", "textfont": {"size": FONT_SIZE},
         "hovertext": hover, "hovertemplate": "%{hovertext}<extra></extra>", "cliponaxis": False,
     }
-    return _figure([bar], title, f"next character (top {k} of {V})", "probability", height, {
-        "xaxis": {"type": "category", "tickfont": {"size": FONT_SIZE + 6}},
-        "yaxis": {"range": [0, 1.12], "tickvals": [0, 0.25, 0.5, 0.75, 1.0]},
+    top = 110 if "<br>" in title else 70
+    height = height or int(top + 70 + (44 if n <= 8 else 32) * max(n, 3))
+    return _figure([bar], title, "probability", f"next character (top {k} of {V})", height, {
+        "yaxis": {"type": "category", "tickmode": "array", "tickvals": labels, "ticktext": labels,
+                  "autorange": "reversed", "tickfont": {"size": FONT_SIZE + (6 if n <= 8 else 2)}},
+        "xaxis": {"range": [0, 1.18], "tickvals": [0, 0.25, 0.5, 0.75, 1.0]},
         "showlegend": False,
-        "margin": {"t": 110 if "<br>" in title else 70},
+        "margin": {"t": top, "l": 100},
     })
 
 
@@ -399,16 +403,19 @@ def step_heatmap(
     if title is None:
         what = "logits (scores before softmax)" if kind == "logits" else "softmax probabilities"
         title = f"{what} for the next character, at every time step"
-    height = height or int(min(1500, 190 + 34 * max(T, 4)))
+    height = height or int(min(1500, 190 + (34 if T <= 12 else 29) * max(T, 4)))
     xtitle = "candidate next character"
     if has_rest:
         xtitle += (f" ({len(cols)} shown, the other {V - len(cols)} summed in 'rest')" if rest_col
                    else f" ({len(cols)} shown of {V})")
     layout = {
         "xaxis": {"type": "category", "categoryorder": "array", "categoryarray": col_labels,
+                  "tickmode": "array", "tickvals": col_labels, "ticktext": col_labels, "tickangle": 0,
+                  "tickfont": {"size": FONT_SIZE if C <= 16 else FONT_SIZE - 3},
                   "range": [-0.5, C - 0.5], "domain": [0, heat_end], "side": "top", "title": {"standoff": 6},
                   "showgrid": False, "zeroline": False},
         "yaxis": {"type": "category", "categoryorder": "array", "categoryarray": rows,
+                  "tickmode": "array", "tickvals": rows, "ticktext": rows,
                   "range": [T - 0.5, -0.5], "showgrid": False, "zeroline": False},
         "legend": {"orientation": "h", "x": 0, "y": -0.02, "yanchor": "top"},
         "margin": {"t": 130, "b": 50},
@@ -463,12 +470,12 @@ def hello_figure(trace, order=None, title: str = "", height: int | None = None) 
     ]
     bar_titles = [None, "h", "logit", "p"]
     n_rows = [V, H, V, V]
-    gap = 1.4  # in row units, between blocks (room for each block's title)
-    first_gap = 2.4  # above the first block: its title and the time-step labels
-    bottom = 2.6  # row units under the last block for predicted vs target
+    gap = 1.3  # in row units, between blocks (room for each block's title)
+    first_gap = 2.3  # above the first block: its title and the time-step labels
+    bottom = 3.0  # row units under the last block for predicted vs target (three lines)
     total = sum(n_rows) + gap * (len(blocks) - 1) + first_gap + bottom
-    row_px = 31
-    height = height or int(total * row_px + 110)
+    row_px = 30
+    height = height or int(total * row_px + 20 + (50 if title else 0))
     data, layout, annotations, shapes = [], {}, [], []
     target_row = {c: r for r, c in enumerate(order)}
     top = 1.0
@@ -495,8 +502,8 @@ def hello_figure(trace, order=None, title: str = "", height: int | None = None) 
         layout[f"xaxis{ax}"] = {
             "anchor": f"y{ax}", "showticklabels": b == 0, "side": "top", "showgrid": False, "zeroline": False,
             "tickvals": list(range(T)), "range": [-0.5, T - 0.5], "title": {"text": ""},
-            "ticktext": [f"t={trace.offset + t}: input <b>{show_char(c)}</b>" for t, c in enumerate(trace.chars)],
-            "tickfont": {"size": FONT_SIZE + 2},
+            "ticktext": [f"t={trace.offset + t}: <b>{show_char(c)}</b>" for t, c in enumerate(trace.chars)],
+            "tickfont": {"size": FONT_SIZE + 2}, "tickangle": 0,
             **({} if b == 0 else {"matches": "x"}),
         }
         annotations.append({"text": f"<b>{b + 1}. {name}</b>", "xref": "paper", "yref": "paper", "x": 0,
@@ -516,14 +523,15 @@ def hello_figure(trace, order=None, title: str = "", height: int | None = None) 
         ok = tgt is not None and guess == tgt
         mark = "" if tgt is None else (" ✓" if ok else " ✗")
         color = COLORS["reference"] if tgt is None else ("#2ca02c" if ok else COLORS["target"])
-        text = (f"predicted <b>{show_char(guess)}</b> ({trace.probs[t, pred[t]]:.2f}){mark}<br>"
+        text = (f"predicted <b>{show_char(guess)}</b>{mark}<br>p = {trace.probs[t, pred[t]]:.2f}<br>"
                 f"target <b>{show_char(tgt) if tgt is not None else '?'}</b>")
         annotations.append({"text": text, "xref": "x4", "yref": "paper", "x": t, "y": top - 0.4 / total,
                             "xanchor": "center", "yanchor": "top", "showarrow": False,
                             "font": {"size": FONT_SIZE + 2, "color": color}})
     layout.update(annotations=annotations, shapes=shapes,
-                  margin={"l": 80, "r": 90, "t": 70 if title else 50, "b": 10})
+                  margin={"l": 80, "r": 90, "t": 60 if title else 10, "b": 10})
     return _figure(data, title, "", "", height, layout)
+
 
 
 # ---- gradient figures (backpropagation through time)

@@ -60,8 +60,8 @@ def test_prefix_shows_topk_and_heatmaps_with_the_models_numbers():
     snap = ws.run.snapshot()
     want = predict_next(snap.model, snap.vocab, "hel", k=4)
     bar = topk["data"][0]
-    assert bar["x"] == [c for c, _ in want]
-    np.testing.assert_allclose(arr(bar["y"]), [p for _, p in want], rtol=1e-6)
+    assert bar["y"] == [c for c, _ in want]
+    np.testing.assert_allclose(arr(bar["x"]), [p for _, p in want], rtol=1e-6)
     assert "hel" in topk["layout"]["title"]["text"]
     tr = forward_trace(snap.model, snap.vocab, "hel")
     np.testing.assert_allclose(arr(probs["data"][0]["z"]), tr.probs, atol=1e-6)
@@ -78,11 +78,11 @@ def test_prefix_shows_topk_and_heatmaps_with_the_models_numbers():
 
 def test_prediction_follows_training():
     at = run_page()
-    before = arr(charts(at)[0]["data"][0]["y"])
+    before = arr(charts(at)[0]["data"][0]["x"])
     for _ in range(20):
         workspace(at).run.step_once()
     at.run()  # what the live fragment's timer does every second
-    after = arr(charts(at)[0]["data"][0]["y"])
+    after = arr(charts(at)[0]["data"][0]["x"])
     assert not np.allclose(before, after)
 
 
@@ -114,17 +114,19 @@ def test_empty_prefix_is_the_initial_state_prediction():
     assert any("empty prefix" in i.value for i in at.info)
     snap = workspace(at).run.snapshot()
     want = predict_next(snap.model, snap.vocab, "", k=4)
-    np.testing.assert_allclose(arr(cs[0]["data"][0]["y"]), [p for _, p in want], rtol=1e-6)
+    np.testing.assert_allclose(arr(cs[0]["data"][0]["x"]), [p for _, p in want], rtol=1e-6)
 
 
 def test_long_prefix_is_capped_and_says_so():
     at = run_page()
     at.text_input(key="predict_prefix").set_value("hello" * 100).run()
     assert not at.exception
-    assert any("last **40** of 500 time steps" in c.value for c in at.caption)
+    assert any("last **20** of 500 time steps" in c.value for c in at.caption)
     probs = charts(at)[1]
-    assert arr(probs["data"][0]["z"]).shape == (40, 4)
-    assert probs["data"][0]["y"][0] == "460: h"
+    assert arr(probs["data"][0]["z"]).shape == (20, 4)
+    assert probs["data"][0]["y"][0] == "480: h"
+    at.select_slider(key="predict_steps").set_value(80).run()
+    assert arr(charts(at)[1]["data"][0]["z"]).shape == (80, 4)
 
 
 def test_sampling_is_repeatable_with_a_seed():

@@ -4,6 +4,7 @@ Uses the `app_server` and `page` fixtures of conftest.py (a real `streamlit run 
 Chromium). Screenshots go to test-artifacts/.
 """
 
+import re
 import time
 from pathlib import Path
 
@@ -24,9 +25,18 @@ def no_exception(page):
     assert page.locator("[data-testid='stException']").count() == 0, "a traceback is on screen"
 
 
+def open_page(page, url, title):
+    """Load the app at its root, wait for app.py's own navigation (until the entry script has run once,
+    Streamlit serves pages/*.py on their own), then follow the sidebar link."""
+    page.goto(url)
+    # case-sensitive: the bare pages/ listing Streamlit shows before app.py has run once is lower case
+    link = page.locator("[data-testid='stSidebarNav'] a").filter(has_text=re.compile(title + "$"))
+    link.wait_for(timeout=60_000)
+    link.click()
+
+
 def open_predict(page, url):
-    page.goto(f"{url}/predict")
-    page.wait_for_selector("[data-testid='stApp']")
+    open_page(page, url, "Predict")
     page.wait_for_selector(PREFIX_INPUT, timeout=30_000)
     page.wait_for_selector(".js-plotly-plot", timeout=30_000)
 
@@ -78,7 +88,7 @@ def test_typing_while_training_shows_a_changing_prediction(app_server, page):
 
 
 def test_hello_page_trains_in_the_browser(app_server, page):
-    page.goto(f"{app_server}/hello")
+    open_page(page, app_server, "Hello")
     page.wait_for_selector(".js-plotly-plot", timeout=30_000)
     no_exception(page)
     page.locator(".st-key-hello_train button").click()

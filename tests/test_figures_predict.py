@@ -119,14 +119,16 @@ def test_topk_bars_sorted_with_rest_and_visible_chars():
     p = np.array([0.4, 0.25, 0.2, 0.1, 0.05])
     fig = F.topk_figure(p, itos, k=3)
     bar = fig.data[0]
-    assert list(bar.x) == ["␣", "⏎", "a", "rest (2)"]
-    np.testing.assert_allclose(bar.y, [0.4, 0.25, 0.2, 0.15], atol=1e-7)
-    assert fig.layout.xaxis.type == "category"
-    assert tuple(fig.layout.yaxis.range) == (0, 1.12)
-    assert fig.layout.yaxis.title.text == "probability" and "top 3 of 5" in fig.layout.xaxis.title.text
+    assert bar.orientation == "h" and fig.layout.yaxis.autorange == "reversed"  # most likely on top
+    assert list(bar.y) == ["␣", "⏎", "a", "rest (2)"]
+    np.testing.assert_allclose(bar.x, [0.4, 0.25, 0.2, 0.15], atol=1e-7)
+    assert list(bar.text) == ["0.40", "0.25", "0.20", "0.15"]
+    assert fig.layout.yaxis.type == "category"
+    assert tuple(fig.layout.xaxis.range) == (0, 1.18)
+    assert fig.layout.xaxis.title.text == "probability" and "top 3 of 5" in fig.layout.yaxis.title.text
     assert fig.layout.uirevision == F.UIREVISION
     full = F.topk_figure(p, itos, k=10)  # k > V: all of them, no rest
-    assert len(full.data[0].x) == 5 and "rest" not in " ".join(full.data[0].x)
+    assert len(full.data[0].y) == 5 and "rest" not in " ".join(full.data[0].y)
 
 
 # ---- step heatmaps -------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from charviz.ui.session import get_workspace
 from charviz.ui.sidebar import live_every
 
 MAX_PREFIX = 2000  # characters in the prefix box
-MAX_COLS = 24  # heatmap columns before the rest of the vocabulary is summed
+MAX_COLS = 20  # heatmap columns before the rest of the vocabulary is summed
 VIEWS = ("Softmax probabilities", "Logits", "Table")
 LIVE = "200ms"  # the prefix box commits after this typing pause
 TITLE_CHARS = 24  # the end of the prefix quoted in the top-k title
@@ -119,7 +119,8 @@ def prediction_panel() -> None:
         st.session_state[KEEP_KEY] = raw
         V = len(vocab)
         k = c2.slider("top k", 1, min(30, V), min(10, V), key="predict_k")
-        steps = c3.select_slider("time steps shown", STEP_CHOICES, value=40, key="predict_steps")
+        steps = c3.select_slider("time steps shown", STEP_CHOICES, value=20, key="predict_steps",
+                                 help="The last N steps of the prefix are drawn; the state still reads all of it.")
         with st.expander("More options"):
             escapes = st.checkbox("read \\n as newline and \\t as tab", value=True, key="predict_escapes")
             max_cols = st.slider("columns (characters) in the heatmaps", 5, max(5, min(V, 60)),
@@ -139,8 +140,8 @@ def prediction_panel() -> None:
             title = f"Next character after<br>“{'…' if len(known) > TITLE_CHARS else ''}{show_text(tail)}”"
         else:
             title = "Empty prefix: the prediction<br>from the initial hidden state h₀ = 0"
-        left, right = st.columns([1, 1.7], gap="medium")
-        left.plotly_chart(figures.topk_figure(trace.next_probs, vocab.itos, k, title, height=460),
+        left, right = st.columns([1, 1.8 if V <= MAX_COLS else 2.2], gap="medium")
+        left.plotly_chart(figures.topk_figure(trace.next_probs, vocab.itos, k, title),
                           theme=None, key="predict_topk", config={"displayModeBar": False})
         if not known:
             right.info("With an empty prefix there are no time steps yet: the model has read nothing, so its "

@@ -1,0 +1,97 @@
+"""Screenshots of the Predict and hello pages: `python scripts/screenshots_predict.py [--out docs] [--seconds 60]`.
+
+docs/predict.png  the Predict page while an RNN trains on Python source (prefix typed with \\n escapes)
+docs/hello.png    the hello page after pressing Train (predictions e, l, l, o)
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_server, wait_healthy  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+W, H = 1600, 1000
+PREFIX_INPUT = "input[aria-label='Prefix: type, and the prediction follows']"
+PREFIX = "import os\\nimport sys\\n\\ndef main(args):\\n    return "
+
+
+def wait_idle(page, ms: int = 600) -> None:
+    page.wait_for_selector("[data-testid='stApp']")
+    page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+    page.wait_for_timeout(ms)
+
+
+def nav_link(page, title: str):
+    """app.py's sidebar link (case-sensitive: the bare pages/ listing shown before app.py has run is lower case)."""
+    return page.locator("[data-testid='stSidebarNav'] a").filter(has_text=re.compile(title + "$"))
+
+
+def open_page(page, url: str, title: str) -> None:
+    """Load the app at its root and wait for app.py's own navigation (until the entry script has run once,
+    Streamlit serves pages/*.py on their own), then open a page by its sidebar link."""
+    page.goto(url)
+    nav_link(page, "Predict").wait_for(timeout=60_000)
+    nav_link(page, title).click()
+    wait_idle(page)
+
+
+def scroll_main(page, y: int) -> None:
+    page.evaluate(f"""() => {{ for (const sel of ['[data-testid="stMain"]', '[data-testid="stAppViewContainer"]'])
+                              {{ const el = document.querySelector(sel); if (el) el.scrollTo(0, {y}); }} }}""")
+    page.wait_for_timeout(400)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=str(ROOT / "docs"))
+    ap.add_argument("--seconds", type=float, default=60.0, help="training time before the Predict shot")
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    proc = start_server(port, out / "screenshots-predict-server.log")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc=proc)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": W, "height": H})
+            open_page(page, url, "Hello")
+            page.locator(".st-key-hello_train button").click()
+            page.get_by_text("4 of 4").wait_for(timeout=60_000)
+            wait_idle(page, 1500)
+            page.screenshot(path=str(out / "hello.png"))
+
+            open_page(page, url, "Train")
+            box = page.locator("[data-testid='stSelectbox']").filter(has_text="built-in text").locator("input")
+            box.first.click()
+            box.first.fill("python")
+            box.first.press("Enter")
+            wait_idle(page, 1500)
+            page.locator(".st-key-sb_start_pause button").click()
+            time.sleep(args.seconds)
+            nav_link(page, "Predict").click()
+            page.wait_for_selector(PREFIX_INPUT, timeout=60_000)
+            page.locator(PREFIX_INPUT).fill(PREFIX)
+            page.locator(PREFIX_INPUT).press("Enter")
+            page.locator("[data-testid='stSlider']").filter(has_text="top k").get_by_role("slider").focus()
+            page.wait_for_timeout(3000)
+            scroll_main(page, 200)
+            page.screenshot(path=str(out / "predict.png"))
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    print(f"screenshots in {out}")
+
+
+if __name__ == "__main__":
+    main()
