@@ -156,14 +156,14 @@ class Trainer:
         elif not math.isfinite(grad_norm):
             applied, reason = False, "the gradient is not finite (it exploded)"
         else:
-            backup = [p.detach().clone() for p in params]
+            backup = _flat(params)  # one copy of every weight (one op, not one per tensor)
             opt_backup = copy.deepcopy(self.optimizer.state_dict()) if cfg.lr > 1.0 else None
             self.optimizer.step()
-            if not all(bool(torch.isfinite(p).all()) for p in params):
+            if not _all_finite(params):
                 # the update itself overflowed: put the weights (and optimizer state) back
                 with torch.no_grad():
-                    for p, b in zip(params, backup, strict=True):
-                        p.copy_(b)
+                    for p, b in zip(params, backup.split([p.numel() for p in params]), strict=True):
+                        p.copy_(b.view_as(p))
                 if opt_backup is not None:
                     self.optimizer.load_state_dict(opt_backup)
                 applied, reason = False, "the update made a weight non-finite (the step was too large)"
@@ -221,6 +221,17 @@ class Trainer:
         for p in m.parameters():
             p.requires_grad_(False)
         return m
+
+
+def _flat(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """All elements of `tensors` in one new 1-D tensor (a copy)."""
+    return torch.cat([t.detach().reshape(-1) for t in tensors])
+
+
+def _all_finite(tensors: list[torch.Tensor]) -> bool:
+    """True when no element is nan or +-inf. One pass: min and max are nan when any element is nan."""
+    lo, hi = torch.aminmax(_flat(tensors))
+    return math.isfinite(float(lo)) and math.isfinite(float(hi))
 
 
 def _detach(h):
