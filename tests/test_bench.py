@@ -63,6 +63,7 @@ def test_bench_json_has_every_figure(quick_run):
     for side in ("charviz", "plain", "numpy", "numpy_per_step"):  # 1-3: throughput of each side
         assert _finite_positive(results["throughput"][side]["chars_per_sec"])
         assert len(results["throughput"][side]["rounds"]) >= 1
+    assert set(results["throughput"]["ratios"]) == {"plain", "numpy", "numpy_per_step"}
     quality = results["quality"]  # 4: equal-time quality, one entry per budget
     assert [q["seconds"] for q in quality] == [0.2, 0.4]
     for q in quality:
