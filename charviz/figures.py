@@ -401,8 +401,8 @@ def step_heatmap(
         for t, c in enumerate(target_col) if c >= 0
     ]
     if title is None:
-        what = "logits (scores before softmax)" if kind == "logits" else "softmax probabilities"
-        title = f"{what} for the next character, at every time step"
+        title = "logits (scores before softmax), per time step" if kind == "logits" else \
+            "softmax probabilities, per time step"
     height = height or int(min(1500, 190 + (34 if T <= 12 else 29) * max(T, 4)))
     xtitle = "candidate next character"
     if has_rest:

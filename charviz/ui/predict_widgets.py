@@ -25,6 +25,8 @@ TITLE_CHARS = 24  # the end of the prefix quoted in the top-k title
 STEP_CHOICES = (10, 20, 40, 80, 120, 200)  # time steps shown in the heatmaps (the last N)
 PREFIX_KEY, KEEP_KEY, SOURCE_KEY = "predict_prefix", "_predict_prefix_keep", "_predict_prefix_source"
 SNAP_KEY = "_predict_snapshot"
+STALE_S = 3.0  # while typing, a snapshot this old is still shown rather than waiting for the trainer
+LOCK_WAIT_S = 0.03  # ... after waiting this long for the training step in progress
 DEFAULT_PREFIX = {"hello": "hell", "python": "def main(", "long-range": None}
 STATE_WORDS = {"running": "training", "paused": "paused", "idle": "not trained yet", "stopped": "stopped"}
 
@@ -72,21 +74,22 @@ def current_prefix() -> str:
     return read_escapes(raw) if st.session_state.get("predict_escapes", True) else raw
 
 
-def latest_snapshot(run):
-    """The run's snapshot, without waiting for the training step in progress: if the trainer is busy, the
-    copy taken at the previous redraw of this page (at most one refresh old) is shown, labelled with its step.
-    So a keystroke never waits for training."""
+def latest_snapshot(run, typing: bool = False):
+    """The run's snapshot. While the user types (`typing`), do not wait for the training step in progress:
+    if the trainer is busy, reuse the copy taken at this page's previous redraw (at most a few seconds old,
+    labelled with its step), so a keystroke never waits for training. Otherwise (the live timer) wait."""
     cached = st.session_state.get(SNAP_KEY)
-    if cached is None or cached[0] is not run:
+    fresh_enough = cached is not None and cached[0] is run and time.monotonic() - cached[2] < STALE_S
+    if not (typing and fresh_enough):
         snap = run.snapshot()
-    elif run.lock.acquire(blocking=False):
+    elif run.lock.acquire(timeout=LOCK_WAIT_S):
         try:
             snap = run.snapshot()
         finally:
             run.lock.release()
     else:
-        snap = cached[1]
-    st.session_state[SNAP_KEY] = (run, snap)
+        return cached[1]
+    st.session_state[SNAP_KEY] = (run, snap, time.monotonic())
     return snap
 
 
@@ -108,7 +111,8 @@ def prediction_panel() -> None:
     @st.fragment(run_every=live_every(ws))
     def _panel() -> None:
         ws = get_workspace()
-        snap = latest_snapshot(ws.run)
+        typing = st.session_state.get(PREFIX_KEY) != st.session_state.get(KEEP_KEY)
+        snap = latest_snapshot(ws.run, typing)
         vocab, model = snap.vocab, snap.model
         c1, c2, c3 = st.columns([5, 1.4, 1.4])
         raw = c1.text_input(
