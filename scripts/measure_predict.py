@@ -131,7 +131,7 @@ def browser_side(prefixes=("hellohe", "hel", "hellohellohell", "he", "hellohello
             step = page.locator("[data-testid='stMetricValue']").first.inner_text()
             b.close()
         print(f"browser: last keystroke -> top-k chart shows the new prefix, while training (sidebar step "
-              f"{step} at the end), includes the 200 ms typing pause:")
+              f"{step} at the end; load average {os.getloadavg()[0]:.1f}), includes the 200 ms typing pause:")
         print("  " + ", ".join(f"{x:.0f}" for x in lat) + f" ms; median {statistics.median(lat):.0f} ms, "
               f"p90 {pct(lat, 0.9):.0f} ms, max {max(lat):.0f} ms")
     finally:
