@@ -86,10 +86,12 @@ def shade(p: float) -> str:
     return f"rgba(31,119,180,{a:.2f})"
 
 
-def sample_html(prefix: str, pairs) -> str:
-    """A prefix (grey) and its generated continuation, each generated character shaded by the probability
-    the model gave it (hover shows the number). pairs: [(char, p)] as returned by inspect.generate."""
-    out = [f'<span style="color:#888">{html.escape(show_text_keep_lines(prefix))}</span>']
+def sample_html(prefix: str, pairs, max_prefix: int = 200) -> str:
+    """A prefix (grey; its last max_prefix characters) and its generated continuation, each generated
+    character shaded by the probability the model gave it (hover shows the number).
+    pairs: [(char, p)] as returned by inspect.generate."""
+    shown = ("…" if len(prefix) > max_prefix else "") + prefix[-max_prefix:] if max_prefix else ""
+    out = [f'<span style="color:#888">{html.escape(show_text_keep_lines(shown))}</span>']
     for c, p in pairs:
         text_color = "#ffffff" if p > 0.6 else "#111111"
         out.append(f'<span title="{html.escape(show_char(c))}: p = {p:.3f}" style="background:{shade(p)};'

@@ -131,17 +131,17 @@ def test_long_prefix_is_capped_and_says_so():
 
 def test_sampling_is_repeatable_with_a_seed():
     at = run_page()
-    at.button(key="sample_go").click().run()
+    at.button(key="predict_sample_go").click().run()
     assert not at.exception
     first = [h.proto.body for h in at.get("html")]
     assert any("title=" in b for b in first)
-    at.button(key="sample_go").click().run()
+    at.button(key="predict_sample_go").click().run()
     assert [h.proto.body for h in at.get("html")] == first
-    at.number_input(key="sample_seed").set_value(7).run()
-    at.button(key="sample_go").click().run()
+    at.number_input(key="predict_sample_seed").set_value(7).run()
+    at.button(key="predict_sample_go").click().run()
     assert [h.proto.body for h in at.get("html")] != first
-    at.slider(key="sample_temperature").set_value(0.0).run()
-    at.button(key="sample_go").click().run()
+    at.slider(key="predict_sample_temperature").set_value(0.0).run()
+    at.button(key="predict_sample_go").click().run()
     assert any("argmax" in c.value for c in at.caption)
 
 

@@ -284,6 +284,8 @@ def test_prefix_and_sample_html_escape_and_mark():
     assert "never appear " in tables.unknown_message("QheZ", [0, 3])
     s = tables.sample_html("he", [("l", 0.9), ("\n", 0.1), ("<", 0.5)])
     assert "⏎" in s and "&lt;" in s and 'title="l: p = 0.900"' in s
+    long = tables.sample_html("x" * 500 + "END", [("a", 0.5)], max_prefix=10)
+    assert "…xxxxxxxEND" in long and "x" * 11 not in long
 
 
 def test_library_modules_do_not_import_streamlit():

@@ -149,13 +149,13 @@ def prediction_panel() -> None:
                           theme=None, key="predict_topk", config={"displayModeBar": False})
         if not known:
             right.info("With an empty prefix there are no time steps yet: the model has read nothing, so its "
-                    "prediction above comes from the initial hidden state alone. Type a few characters to "
-                    "see one row per time step.", icon="ℹ️")
+                       "prediction above comes from the initial hidden state alone. Type a few characters to "
+                       "see one row per time step.", icon="ℹ️")
             return
         if trace.offset:
             left.caption(f"Showing the last **{len(trace.chars)}** of {len(known):,} time steps (steps "
-                       f"{trace.offset:,}–{len(known) - 1:,}); the hidden state still carries all "
-                       f"{len(known):,} characters.")
+                         f"{trace.offset:,}–{len(known) - 1:,}); the hidden state still carries all "
+                         f"{len(known):,} characters.")
         big = numbers or None
         # one view at a time: drawing only what is on screen keeps every keystroke fast
         view = right.segmented_control("view", VIEWS, default=VIEWS[0], required=True, key="predict_view",
@@ -190,20 +190,20 @@ def sampling_panel() -> None:
     def _sample() -> None:
         st.subheader("Sampling: let the model continue the prefix")
         c1, c2, c3, c4 = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
-        n = c1.slider("characters to generate", 10, 500, 200, 10, key="sample_n")
-        temp = c2.slider("temperature τ", 0.0, 2.0, 0.8, 0.05, key="sample_temperature",
+        n = c1.slider("characters to generate", 10, 500, 200, 10, key="predict_sample_n")
+        temp = c2.slider("temperature τ", 0.0, 2.0, 0.8, 0.05, key="predict_sample_temperature",
                          help="The model's logits are divided by τ before the softmax. τ = 0 always takes "
                               "the most likely character; small τ plays safe, large τ takes risks.")
-        seed = c3.number_input("seed", 0, 2**31 - 1, 0, key="sample_seed",
+        seed = c3.number_input("seed", 0, 2**31 - 1, 0, key="predict_sample_seed",
                                help="The same seed, model and settings give the same text.")
-        go = c4.button("Generate", type="primary", key="sample_go", width="stretch")
+        go = c4.button("Generate", type="primary", key="predict_sample_go", width="stretch")
         if go:
             snap = get_workspace().run.snapshot()
             known, _ = snap.vocab.drop_unknown(current_prefix())
             pairs = generate(snap.model, snap.vocab, known, n, temp, int(seed))
-            st.session_state["sample_result"] = {"prefix": known, "pairs": pairs, "step": snap.step,
+            st.session_state["predict_sample_result"] = {"prefix": known, "pairs": pairs, "step": snap.step,
                                                  "temperature": temp, "seed": int(seed)}
-        res = st.session_state.get("sample_result")
+        res = st.session_state.get("predict_sample_result")
         if res is None:
             st.caption("Press Generate to continue the prefix above with the model as it is now.")
             return
