@@ -220,6 +220,7 @@ def sampling_panel() -> None:
 # hello, step by step: a tiny trainer of this page's own, in session_state (the main run is untouched)
 
 HELLO_KEY = "hello_trainer"
+HELLO_SEED = 3  # first weights: at hidden size 4 this untrained model guesses 'hhhh', all wrong (any seed learns)
 HELLO_TRAIN_STEPS = 200  # one press of Train
 HELLO_CHUNKS = 20  # redraws during one press (so the class sees the numbers move)
 
@@ -228,13 +229,13 @@ def _hello() -> object:
     h = st.session_state.get("hello_hidden", 4)
     tr = st.session_state.get(HELLO_KEY)
     if tr is None or tr.config.hidden_size != h:
-        tr = hello_trainer(h, seed=st.session_state.get("hello_seed", 0))
+        tr = hello_trainer(h, seed=st.session_state.get("hello_seed", HELLO_SEED))
         st.session_state[HELLO_KEY] = tr
     return tr
 
 
 def _hello_new_weights() -> None:
-    st.session_state["hello_seed"] = st.session_state.get("hello_seed", 0) + 1
+    st.session_state["hello_seed"] = st.session_state.get("hello_seed", HELLO_SEED) + 1
     st.session_state.pop(HELLO_KEY, None)
 
 
