@@ -9,6 +9,7 @@ their timers on or off too.
 from __future__ import annotations
 
 import math
+import time
 
 import streamlit as st
 
@@ -48,21 +49,36 @@ def live_every(ws: Workspace | None = None) -> float | None:
     return REFRESH_S if ws.run.running else None
 
 
-def start_pause(ws: Workspace) -> None:
-    run = ws.run
-    if run.running:
-        run.pause()
+def _first_time(token: str) -> bool:
+    """True the first time a click token is seen. A click's callback can be replayed when the fragment it ran
+    in asks for a full rerun; the controls act once per click."""
+    done = st.session_state.setdefault("_sidebar_clicks", [])
+    if token in done:
+        return False
+    done.append(token)
+    del done[:-20]
+    return True
+
+
+def start_or_pause(ws: Workspace, action: str, token: str) -> None:
+    """The button says what it will do ("start" or "pause"); doing it twice is the same as once."""
+    if not _first_time(token):
+        return
+    if action == "pause":
+        ws.run.pause()
     else:
-        run.start()
+        ws.run.start()
 
 
-def step_once(ws: Workspace) -> None:
-    ws.run.step_once()
+def step_once(ws: Workspace, token: str) -> None:
+    if _first_time(token):
+        ws.run.step_once()
 
 
-def reset_same(ws: Workspace) -> None:
+def reset_same(ws: Workspace, token: str) -> None:
     """New random weights, same text and settings (the sidebar's Reset)."""
-    reset(ws.text, ws.config, ws.source)
+    if _first_time(token):
+        reset(ws.text, ws.config, ws.source)
 
 
 def status_metrics(snap: Snapshot) -> None:
@@ -91,15 +107,17 @@ def training_status() -> None:
         b1, b2 = st.columns(2)
         running = snap.state == "running"
         label = "Pause" if running else ("Resume" if snap.step else "Start")
+        token = f"{ws.generation}:{snap.step}:{time.monotonic_ns()}"  # one per drawing of the buttons
         b1.button(label, key="sb_start_pause", type="primary", use_container_width=True,
-                  icon=":material/pause:" if running else ":material/play_arrow:", on_click=start_pause, args=(ws,))
-        b2.button("Step", key="sb_step", use_container_width=True, on_click=step_once, args=(ws,),
+                  icon=":material/pause:" if running else ":material/play_arrow:", on_click=start_or_pause,
+                  args=(ws, "pause" if running else "start", token + "start"))
+        b2.button("Step", key="sb_step", use_container_width=True, on_click=step_once, args=(ws, token + "step"),
                   icon=":material/skip_next:", help="one training update (pauses a running run first)")
         with st.popover("Reset", icon=":material/restart_alt:", use_container_width=True):
             st.write(f"Throw away the current model (step {snap.step:,}) and start again from new random "
                      "weights, with the same text and settings?")
             st.button("Yes, reset the model", key="sb_reset_confirm", type="primary",
-                      on_click=reset_same, args=(ws,))
+                      on_click=reset_same, args=(ws, token + "reset"))
         if ws.run.running != live:
             st.rerun()  # the state changed: rerun the app so every live fragment updates its timer
 
