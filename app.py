@@ -4,9 +4,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from charviz.ui import session  # noqa: F401  (caps torch's threads before any training starts)
+from charviz.ui.session import leave_pages_folder_mode  # importing it caps torch's threads
 from charviz.ui.sidebar import training_status
 
+leave_pages_folder_mode()  # the server's very first run may come here as an old-style `pages/` app
 st.set_page_config(page_title="charviz", page_icon=":material/text_fields:", layout="wide")
 
 HERE = Path(__file__).parent

@@ -32,12 +32,12 @@ SAMPLE_EVERY_S = 3.0
 SAMPLE_CHARS = 240
 
 DIVERGING = """
-**Why:** the steps are too large. Backpropagation through time multiplies one Jacobian per time step, so
-gradients can explode; with a large learning rate each update overshoots, and the model ends up worse than a
-uniform guess.
+**Why:** the updates are too large: each one overshoots, and the model ends up worse than a uniform guess.
+If the gradient-norm chart spikes as well, the gradients are *exploding*: backpropagation through time
+multiplies one Jacobian per time step, so a gradient can grow like *w*<sup>T</sup> over a window of *T* steps.
 
-**What to do:** turn **gradient clipping** on (a threshold of 1 to 5 is typical) and/or choose a **smaller
-learning rate**; both apply at once, while training runs.
+**What to do:** choose a **smaller learning rate** and/or turn **gradient clipping** on (a threshold of 1 to 5
+is typical); both apply at once, while training runs.
 """
 
 ws = get_workspace()

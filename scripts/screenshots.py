@@ -68,7 +68,8 @@ def main() -> None:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": W, "height": H})
             page.goto(url)
-            wait_idle(page)
+            page.get_by_role("heading", name="How to use it").wait_for(timeout=60_000)
+            wait_idle(page, 1500)
             page.screenshot(path=str(out / "home.png"))
 
             page.goto(f"{url}/train")
