@@ -545,7 +545,6 @@ def hello_figure(trace, order=None, title: str = "", height: int | None = None) 
     return _figure(data, title, "", "", height, layout)
 
 
-
 # ---- gradient figures (backpropagation through time)
 # redrawn every second while training, so built from plain dicts with `_figure` (no per-property validation);
 # gradient magnitudes span 1e-25..1e2, so every gradient axis is logarithmic.
