@@ -157,9 +157,13 @@ class Trainer:
             applied, reason = False, "the gradient is not finite (it exploded)"
         else:
             backup = _flat(params)  # one copy of every weight (one op, not one per tensor)
-            opt_backup = copy.deepcopy(self.optimizer.state_dict()) if cfg.lr > 1.0 else None
-            self.optimizer.step()
-            if not _all_finite(params):
+            opt_backup = copy.deepcopy(self.optimizer.state_dict()) if cfg.lr > 1.0 else None  # rare, costly
+            try:
+                self.optimizer.step()
+                overflowed = not _all_finite(params)
+            except RuntimeError:  # e.g. Adam with an lr beyond float range: "cannot be converted ... overflow"
+                overflowed = True
+            if overflowed:
                 # the update itself overflowed: put the weights (and optimizer state) back
                 with torch.no_grad():
                     for p, b in zip(params, backup.split([p.numel() for p in params]), strict=True):

@@ -92,6 +92,15 @@ def test_huge_learning_rate_never_leaves_a_nan_weight(optimizer):
     tr.evaluate()  # evaluating such a model must not raise
 
 
+def test_absurd_learning_rate_is_refused_not_raised():
+    tr = Trainer(TEXT, TrainConfig(hidden_size=8, seq_len=8, batch_size=4, lr=1e39, optimizer="adam"))
+    before = _weights(tr.model)
+    s = tr.step()
+    assert not s.applied and s.reason
+    for n, p in tr.model.named_parameters():
+        assert torch.equal(p.detach(), before[n])
+
+
 def test_nonfinite_loss_applies_no_update():
     tr = Trainer(TEXT, TrainConfig(hidden_size=8, seq_len=8, batch_size=4))
     with torch.no_grad():
