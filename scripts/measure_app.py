@@ -56,7 +56,7 @@ REDRAW_COUNTER_JS = """() => { window.__redraws = 0; let last = null;
             if (d && d._length) x = Math.max(x ?? -1, d.x[d._length - 1]); }
         if (x !== null && (last === null || x > last)) { window.__redraws++; last = x; } }, 50); }"""
 
-# click Pause and time until the sidebar's Resume button exists (measured inside the page)
+# click Pause and time until the sidebar's Resume button exists (measured inside the page); -1: not in 10 s
 PAUSE_LATENCY_JS = """() => new Promise(resolve => {
     const sb = document.querySelector('[data-testid="stSidebar"]');
     const find = name => [...sb.querySelectorAll('button')].find(b => b.innerText.trim().endsWith(name));
@@ -64,7 +64,24 @@ PAUSE_LATENCY_JS = """() => new Promise(resolve => {
     const obs = new MutationObserver(() => {
         if (find('Resume')) { obs.disconnect(); resolve(performance.now() - t0); } });
     obs.observe(sb, {subtree: true, childList: true, characterData: true});
+    setTimeout(() => { obs.disconnect(); resolve(-1); }, 10000);
     find('Pause').click(); })"""
+
+STABLE_RUNNING_JS = """() => { const sb = document.querySelector('[data-testid="stSidebar"]');
+    const names = [...sb.querySelectorAll('button')].map(b => b.innerText.trim());
+    return names.some(n => n.endsWith('Pause')) && !names.some(n => n.endsWith('Resume'))
+           && !document.querySelector('[data-testid="stStatusWidget"]'); }"""
+
+
+def pause_latency(page) -> float:
+    page.wait_for_function(STABLE_RUNNING_JS, timeout=60_000)
+    return page.evaluate(PAUSE_LATENCY_JS)
+
+
+def resume(page) -> None:
+    wait_ready(page)
+    sidebar_button(page, "Resume").click()
+    page.wait_for_function(STABLE_RUNNING_JS, timeout=60_000)
 
 
 def headless_rate(text: str, config: TrainConfig, seconds: float) -> tuple[float, float, int]:
@@ -142,8 +159,9 @@ def choose_corpus(page, corpus: str) -> None:
 
 
 def fmt(xs: list[float]) -> str:
-    xs = sorted(xs)
-    return f"median {statistics.median(xs):.0f} ms, max {xs[-1]:.0f} ms (n={len(xs)})"
+    missed = sum(x < 0 for x in xs)
+    xs = sorted(x for x in xs if x >= 0) or [float("nan")]
+    return f"median {statistics.median(xs):.0f} ms, max {xs[-1]:.0f} ms (n={len(xs)}, {missed} not within 10 s)"
 
 
 def main() -> None:
@@ -201,15 +219,9 @@ def main() -> None:
 
             latencies = []
             for _ in range(5):
-                latencies.append(page.evaluate(PAUSE_LATENCY_JS))
-                wait_ready(page)
+                latencies.append(pause_latency(page))
                 time.sleep(0.5)
-                try:
-                    sidebar_button(page, "Resume").click()
-                except Exception:
-                    page.screenshot(path=str(log.parent / "measure-app-failed.png"))
-                    raise
-                sidebar_button(page, "Pause").wait_for(timeout=60_000)
+                resume(page)
                 time.sleep(1.5)
 
             # several sessions training at once: is the server still responsive?
@@ -223,9 +235,12 @@ def main() -> None:
                 others.append(ctx)
             time.sleep(3)
             health = health_ms(url)
-            busy_latencies = [page.evaluate(PAUSE_LATENCY_JS)]
-            sidebar_button(page, "Resume").click()
-            sidebar_button(page, "Pause").wait_for(timeout=60_000)
+            busy_latencies = []
+            for _ in range(3):
+                busy_latencies.append(pause_latency(page))
+                time.sleep(0.5)
+                resume(page)
+                time.sleep(1.5)
             for ctx in others:
                 ctx.close()
 
@@ -252,7 +267,7 @@ def main() -> None:
     print(f"  per CPU second the server trains {app_cpu_rate:.1f} steps = {app_cpu_rate / cpu_base:.2f}x the "
           "headless loop's (the share of the server's CPU that the UI costs, whatever else runs on the machine)")
     print(f"Pause click -> sidebar shows paused: {fmt(latencies)}")
-    print(f"with {args.sessions} sessions training: /_stcore/health {fmt(health)}; Pause {busy_latencies[0]:.0f} ms")
+    print(f"with {args.sessions} sessions training: /_stcore/health {fmt(health)}; Pause {fmt(busy_latencies)}")
     first, last = samples[0], samples[-1]
     print(f"server RSS over {last[0]:.0f} s of training: {first[1]:.0f} MB -> {last[1]:.0f} MB "
           f"(max {max(s[1] for s in samples):.0f} MB; step {first[2]:,} -> {last[2]:,})")
