@@ -137,10 +137,18 @@ def forward_trace(
         return tail
     dtype = model.head.weight.dtype
     x = _onehot(vocab, text, dtype)  # (T, V)
-    run = _unroll(model, x[None], h0)
-    states, logits, next_logits = run["states"], run["logits"][0], run["next_logits"][0]  # (T, V), (V,)
     T, V, H = len(text), len(vocab), model.hidden_size
-    hidden = torch.cat([CharRNN.hidden_of(s) for s in states]) if states else torch.zeros(0, H)
+    if model.cell != "lstm" and T > 0:
+        # rnn/gru: the fused module's output at step t IS h_t (tested equal to the cell loop), and ~5x faster
+        out, _ = model.rnn(x[None], model._to_torch_state(h0))  # (1, T, H)
+        hidden = out[0]  # (T, H)
+        logits = model.head(hidden)  # (T, V)
+        next_logits = logits[-1]
+    else:
+        # lstm (its cell state c_t exists only inside the loop) and the empty text: run the cell by hand
+        run = _unroll(model, x[None], h0)
+        states, logits, next_logits = run["states"], run["logits"][0], run["next_logits"][0]  # (T, V), (V,)
+        hidden = torch.cat([CharRNN.hidden_of(s) for s in states]) if states else torch.zeros(0, H)
     cell = None
     if model.cell == "lstm":
         cell = torch.cat([s[1] for s in states]) if states else torch.zeros(0, H)
