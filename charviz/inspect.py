@@ -1,7 +1,8 @@
 """The one place that pulls numbers out of a model: every plotted number has its formula here.
 
-All functions take a CharRNN and a Vocab, run the model by hand one time step at a time (`CharRNN.step`,
-the same weights as the fused module), and return numpy arrays. None of them touches the model's .grad,
+All functions take a CharRNN and a Vocab and return numpy arrays. Where a number needs the inside of a time
+step (gradients, the LSTM cell state) the model is run by hand one step at a time (`CharRNN.cell_update`,
+the same weights and equations as torch's fused module, tested equal to it); elsewhere the fused module. None of them touches the model's .grad,
 its optimizer, or its mode.
 """
 
