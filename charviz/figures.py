@@ -25,39 +25,6 @@ COLORS = {
 }
 
 
-_TEMPLATE_2D: list = []  # plotly_white without its 3-D/map/polar parts, built once
-
-
-def _template() -> go.layout.Template:
-    """plotly_white cut down to what 2-D figures use: assigning the full template costs ~70 ms per figure
-    (it is deep-copied), this one ~15 ms, which matters for charts redrawn every second while training."""
-    if not _TEMPLATE_2D:
-        import plotly.io as pio
-
-        full = pio.templates[TEMPLATE]
-        layout = {k: v for k, v in full.layout.to_plotly_json().items()
-                  if k not in ("geo", "polar", "ternary", "scene", "mapbox", "map")}
-        data = {k: v for k, v in full.data.to_plotly_json().items() if k in ("scatter", "heatmap", "bar", "histogram")}
-        _TEMPLATE_2D.append(go.layout.Template(layout=layout, data=data))
-    return _TEMPLATE_2D[0]
-
-
-def style(fig: go.Figure, title: str = "", xtitle: str = "", ytitle: str = "", height: int = 420) -> go.Figure:
-    """The house style: readable from the back of a lecture hall."""
-    fig.update_layout(
-        template=_template(),
-        title={"text": title, "font": {"size": TITLE_SIZE}},
-        font={"size": FONT_SIZE},
-        height=height,
-        margin={"l": 70, "r": 30, "t": 70 if title else 30, "b": 60},
-        uirevision=UIREVISION,
-        legend={"font": {"size": FONT_SIZE - 2}},
-    )
-    fig.update_xaxes(title={"text": xtitle, "font": {"size": FONT_SIZE}})
-    fig.update_yaxes(title={"text": ytitle, "font": {"size": FONT_SIZE}})
-    return fig
-
-
 def f32(a) -> np.ndarray:
     """float32 copy for plotly (which base64-encodes numpy arrays: small and fast)."""
     return np.asarray(a, dtype=np.float32)
@@ -121,7 +88,7 @@ _AXIS = {"gridcolor": "#EBF0F8", "linecolor": "#EBF0F8", "zerolinecolor": "#EBF0
 
 
 def _layout(title: str, xtitle: str, ytitle: str, height: int, yaxis: dict | None = None, **kw) -> dict:
-    """The house style of `style()` as one layout dict, with the legend under the plot.
+    """The house style as one layout dict, with the legend under the plot.
 
     plotly_white's look is spelled out with an empty template: validating even the cut-down template is
     three quarters of the time of building these figures (~35 ms -> ~10 ms each).
@@ -261,7 +228,7 @@ def _merge(base: dict, extra: dict) -> dict:
 
 
 def _figure(data: list, title: str, xtitle: str, ytitle: str, height: int, layout: dict | None = None):
-    """go.Figure in the house style (see `style`) from plain dicts, unvalidated: fast enough per keystroke."""
+    """go.Figure in the house style from plain dicts, unvalidated: fast enough per keystroke."""
     base = {
         "template": _template(),
         "title": {"text": title, "font": {"size": TITLE_SIZE}},
