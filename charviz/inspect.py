@@ -1,9 +1,9 @@
 """The one place that pulls numbers out of a model: every plotted number has its formula here.
 
-All functions take a CharRNN and a Vocab and return numpy arrays. Where a number needs the inside of a time
-step (gradients, the LSTM cell state) the model is run by hand one step at a time (`CharRNN.cell_update`,
-the same weights and equations as torch's fused module, tested equal to it); elsewhere the fused module. None of them touches the model's .grad,
-its optimizer, or its mode.
+All functions take a CharRNN and a Vocab and return numpy arrays. Where a number needs the inside of a
+time step (gradients, the LSTM cell state) the model is run by hand one step at a time
+(`CharRNN.cell_update`: the same weights and equations as torch's fused module, tested equal to it);
+elsewhere the fused module runs. None of them touches the model's .grad, its optimizer, or its mode.
 """
 
 from __future__ import annotations
