@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,6 +23,25 @@ from conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_server, wait_heal
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 W, H = 1600, 1000
+
+
+@contextmanager
+def app_page(log_path: Path, width: int = W, height: int = H):
+    """Start `streamlit run app.py` on a free port and Chromium; yield (page, url); stop both afterwards."""
+    port = free_port()
+    proc = start_server(port, log_path)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc=proc)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                yield browser.new_page(viewport={"width": width, "height": height}), url
+            finally:
+                browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 def wait_idle(page, ms: int = 600) -> None:
@@ -59,57 +79,46 @@ def main() -> None:
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    proc = start_server(port, out / "screenshots-server.log")
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc=proc)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": W, "height": H})
-            page.goto(url)
-            page.get_by_role("heading", name="How to use it").wait_for(timeout=60_000)
-            wait_idle(page, 1500)
-            page.screenshot(path=str(out / "home.png"))
+    with app_page(out / "screenshots-server.log") as (page, url):
+        page.goto(url)
+        page.get_by_role("heading", name="How to use it").wait_for(timeout=60_000)
+        wait_idle(page, 1500)
+        page.screenshot(path=str(out / "home.png"))
 
-            page.goto(f"{url}/train")
-            wait_idle(page)
-            choose(page, "built-in text", "python")
-            wait_idle(page, 1500)
-            sidebar_button(page, "Start").click()
-            to_top(page)
-            time.sleep(args.seconds)
-            page.screenshot(path=str(out / "train.png"))
-            sidebar_button(page, "Pause").click()
-            wait_idle(page, 1000)
-            page.set_viewport_size({"width": W, "height": 2400})
-            wait_idle(page, 1500)
-            page.screenshot(path=str(out / "train-full.png"))
-            page.set_viewport_size({"width": W, "height": H})
+        page.goto(f"{url}/train")
+        wait_idle(page)
+        choose(page, "built-in text", "python")
+        wait_idle(page, 1500)
+        sidebar_button(page, "Start").click()
+        to_top(page)
+        time.sleep(args.seconds)
+        page.screenshot(path=str(out / "train.png"))
+        sidebar_button(page, "Pause").click()
+        wait_idle(page, 1000)
+        page.set_viewport_size({"width": W, "height": 2400})
+        wait_idle(page, 1500)
+        page.screenshot(path=str(out / "train-full.png"))
+        page.set_viewport_size({"width": W, "height": H})
 
-            # exploding gradients: reset to hello (same session: it asks first), lr = 10, clipping off
-            choose(page, "built-in text", "hello")
-            wait_idle(page, 500)
-            page.get_by_role("button", name="Reset and apply").click()
-            wait_idle(page)
-            page.get_by_text("clip gradients", exact=True).click()
-            wait_idle(page)
-            page.locator("[data-testid='stSlider']").filter(has_text="learning rate").get_by_role("slider").press("End")
-            wait_idle(page)
-            sidebar_button(page, "Start").click()
-            time.sleep(8)
-            try:
-                page.get_by_text("Training is diverging").wait_for(timeout=60_000)
-            except Exception:
-                page.screenshot(path=str(out / "exploding-failed.png"), full_page=True)
-                raise
-            wait_idle(page, 1500)
-            to_top(page)
-            page.screenshot(path=str(out / "exploding.png"))
-            browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(10)
+        # exploding gradients: reset to hello (same session: it asks first), lr = 10, clipping off
+        choose(page, "built-in text", "hello")
+        wait_idle(page, 500)
+        page.get_by_role("button", name="Reset and apply").click()
+        wait_idle(page)
+        page.get_by_text("clip gradients", exact=True).click()
+        wait_idle(page)
+        page.locator("[data-testid='stSlider']").filter(has_text="learning rate").get_by_role("slider").press("End")
+        wait_idle(page)
+        sidebar_button(page, "Start").click()
+        time.sleep(8)
+        try:
+            page.get_by_text("Training is diverging").wait_for(timeout=60_000)
+        except Exception:
+            page.screenshot(path=str(out / "exploding-failed.png"), full_page=True)
+            raise
+        wait_idle(page, 1500)
+        to_top(page)
+        page.screenshot(path=str(out / "exploding.png"))
     print(f"screenshots in {out}")
 
 

@@ -13,12 +13,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "scripts"))
 
-from conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_server, wait_healthy  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
+from screenshots import app_page  # noqa: E402
 
-W, H = 1600, 1000
 PREFIX_INPUT = "input[aria-label='Prefix: type, and the prediction follows']"
 PREFIX = "import os\\nimport sys\\n\\ndef main(args):\\n    return "
 
@@ -56,40 +54,29 @@ def main() -> None:
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    proc = start_server(port, out / "screenshots-predict-server.log")
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc=proc)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": W, "height": H})
-            open_page(page, url, "Hello")
-            page.locator(".st-key-hello_train button").click()
-            page.get_by_text("4 of 4").wait_for(timeout=60_000)
-            wait_idle(page, 1500)
-            page.screenshot(path=str(out / "hello.png"))
+    with app_page(out / "screenshots-predict-server.log") as (page, url):
+        open_page(page, url, "Hello")
+        page.locator(".st-key-hello_train button").click()
+        page.get_by_text("4 of 4").wait_for(timeout=60_000)
+        wait_idle(page, 1500)
+        page.screenshot(path=str(out / "hello.png"))
 
-            open_page(page, url, "Train")
-            box = page.locator("[data-testid='stSelectbox']").filter(has_text="built-in text").locator("input")
-            box.first.click()
-            box.first.fill("python")
-            box.first.press("Enter")
-            wait_idle(page, 1500)
-            page.locator(".st-key-sb_start_pause button").click()
-            time.sleep(args.seconds)
-            nav_link(page, "Predict").click()
-            page.wait_for_selector(PREFIX_INPUT, timeout=60_000)
-            page.locator(PREFIX_INPUT).fill(PREFIX)
-            page.locator(PREFIX_INPUT).press("Enter")
-            page.locator("[data-testid='stSlider']").filter(has_text="top k").get_by_role("slider").focus()
-            page.wait_for_timeout(3000)
-            scroll_main(page, 200)
-            page.screenshot(path=str(out / "predict.png"))
-            browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(10)
+        open_page(page, url, "Train")
+        box = page.locator("[data-testid='stSelectbox']").filter(has_text="built-in text").locator("input")
+        box.first.click()
+        box.first.fill("python")
+        box.first.press("Enter")
+        wait_idle(page, 1500)
+        page.locator(".st-key-sb_start_pause button").click()
+        time.sleep(args.seconds)
+        nav_link(page, "Predict").click()
+        page.wait_for_selector(PREFIX_INPUT, timeout=60_000)
+        page.locator(PREFIX_INPUT).fill(PREFIX)
+        page.locator(PREFIX_INPUT).press("Enter")
+        page.locator("[data-testid='stSlider']").filter(has_text="top k").get_by_role("slider").focus()
+        page.wait_for_timeout(3000)
+        scroll_main(page, 200)
+        page.screenshot(path=str(out / "predict.png"))
     print(f"screenshots in {out}")
 
 
