@@ -4,6 +4,7 @@ Uses the `app_server` and `page` fixtures of conftest.py (a real `streamlit run 
 Chromium). Screenshots go to test-artifacts/.
 """
 
+import json
 import re
 import time
 from pathlib import Path
@@ -15,10 +16,11 @@ pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 PREFIX_INPUT = "input[aria-label='Prefix: type, and the prediction follows']"
 
-# the top-k chart is the first plotly chart of the page; plotly keeps its data on the element
+# the top-k chart is the first plotly chart of the page; plotly keeps the figure's data on the element. Its
+# bar lengths arrive as a base64 float32 array ({dtype, bdata}), so compare the serialized data: labels + values
 TOPK_TITLE = "() => { const t = document.querySelector('.js-plotly-plot .gtitle'); return t ? t.textContent : ''; }"
 TOPK_VALUES = """() => { const gd = document.querySelector('.js-plotly-plot');
-  return gd && gd.data ? Array.from(gd.data[0].y).concat(Array.from(gd.data[0].x)) : null; }"""
+  return gd && gd.data ? JSON.stringify([gd.data[0].y, gd.data[0].x]) : null; }"""
 
 
 def no_exception(page):
@@ -39,6 +41,12 @@ def open_predict(page, url):
     open_page(page, url, "Predict")
     page.wait_for_selector(PREFIX_INPUT, timeout=30_000)
     page.wait_for_selector(".js-plotly-plot", timeout=30_000)
+
+
+def model_step(page) -> int:
+    """The training step of the model the Predict page draws ("Model at step 1,234 (training) ...")."""
+    caption = page.get_by_text("Model at step").first.inner_text()
+    return int(re.search(r"Model at step ([\d,]+)", caption).group(1).replace(",", ""))
 
 
 def type_prefix(page, text):
@@ -65,9 +73,10 @@ def test_typing_while_training_shows_a_changing_prediction(app_server, page):
     heat.wait_for(timeout=20_000)
     assert "softmax probabilities" in heat.inner_text()
 
-    # training goes on: the same prefix's prediction changes on its own (the fragment redraws every second)
-    first = page.evaluate(TOPK_VALUES)
-    assert first is not None
+    # training goes on: the same prefix's prediction changes on its own (the fragment redraws every second),
+    # drawn from a later step of the model
+    first, first_step = page.evaluate(TOPK_VALUES), model_step(page)
+    assert first is not None and json.loads(first)[1], "no bar values found on the top-k chart"
     changed = False
     for _ in range(80):  # up to 20 s on a loaded machine; usually the first redraw (~1 s)
         page.wait_for_timeout(250)
@@ -75,6 +84,7 @@ def test_typing_while_training_shows_a_changing_prediction(app_server, page):
             changed = True
             break
     assert changed, "the prediction did not change while the model trained"
+    assert model_step(page) > first_step, "the prediction is not drawn from the model as it trains"
 
     # an unknown character is explained, the rest still predicts
     type_prefix(page, "helZ")
