@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from charviz.ui.session import leave_pages_folder_mode  # importing it caps torch's threads
+from charviz.ui.session import leave_pages_folder_mode, warm_up_in_background  # importing it caps torch's threads
 from charviz.ui.sidebar import training_status
 
 leave_pages_folder_mode()  # the server's very first run may come here as an old-style `pages/` app
@@ -30,3 +30,4 @@ nav = st.navigation(
 )
 training_status()
 nav.run()
+warm_up_in_background()  # after the first page is drawn: torch's first-optimizer imports

@@ -89,6 +89,15 @@ def _make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
     return torch.optim.Adagrad(params, lr=lr)
 
 
+def warm_up() -> None:
+    """Do once, in advance, what torch does on the first optimizer of a process (it imports torch._dynamo:
+    about 1.5 s), so that a Trainer's first step does not wait for it. Safe in a background thread."""
+    p = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.Adam([p], lr=1e-3)
+    p.sum().backward()
+    opt.step()
+
+
 class Trainer:
     """Owns a CharRNN, its optimizer and the batch stream. `step()` performs one truncated-BPTT update."""
 
@@ -102,11 +111,19 @@ class Trainer:
         self.val_ids = torch.tensor(self.vocab.encode(self.val_text), dtype=torch.long)  # (N_val,)
         torch.manual_seed(config.seed)
         self.model = CharRNN(len(self.vocab), config.hidden_size, config.cell)
-        self.optimizer = _make_optimizer(config.optimizer, self.model.parameters(), config.lr)
+        self._optimizer: torch.optim.Optimizer | None = None  # made on first use (see `optimizer`)
         self.batches = BatchStream(train_ids, config.batch_size, config.seq_len)
         self.h = None  # hidden state carried across windows
         self.steps = 0
         self.chars_seen = 0
+
+    @property
+    def optimizer(self) -> torch.optim.Optimizer:
+        """The optimizer, made on first use: torch's first optimizer imports torch._dynamo (about 1.5 s), which
+        a new Trainer should not cost the app's first page. `warm_up()` can do that import in advance."""
+        if self._optimizer is None:
+            self._optimizer = _make_optimizer(self.config.optimizer, self.model.parameters(), self.config.lr)
+        return self._optimizer
 
     # -- live settings ------------------------------------------------------------------------------------
 
@@ -114,8 +131,9 @@ class Trainer:
         if not (lr > 0 and math.isfinite(lr)):
             raise ValueError("the learning rate must be a positive number")
         self.config.lr = lr
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        if self._optimizer is not None:  # else the optimizer is made with config.lr
+            for group in self._optimizer.param_groups:
+                group["lr"] = lr
 
     def set_clip(self, clip: float | None) -> None:
         if clip is not None and not clip > 0:

@@ -80,6 +80,23 @@ def test_deterministic_for_a_seed():
     assert [b.step().loss for _ in range(5)] != la[0]
 
 
+def test_optimizer_is_made_on_first_use_with_the_latest_learning_rate():
+    """A new Trainer makes no optimizer (torch's first one costs ~1.5 s of imports); a learning rate set
+    before the first step is the one the optimizer uses, and the first step equals an eager optimizer's."""
+    cfg = TrainConfig(hidden_size=16, seq_len=8, batch_size=4, optimizer="sgd", lr=0.1, clip=None)
+    lazy, eager = Trainer(TEXT, cfg), Trainer(TEXT, cfg)
+    assert lazy._optimizer is None
+    lazy.set_lr(0.5)
+    assert lazy._optimizer is None and lazy.config.lr == 0.5
+    assert eager.optimizer.param_groups[0]["lr"] == 0.1
+    eager.set_lr(0.5)  # an existing optimizer gets the new rate
+    assert eager.optimizer.param_groups[0]["lr"] == 0.5
+    lazy.step(), eager.step()
+    assert lazy.optimizer.param_groups[0]["lr"] == 0.5
+    for a, b in zip(lazy.model.parameters(), eager.model.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "rmsprop", "adagrad"])
 def test_huge_learning_rate_never_leaves_a_nan_weight(optimizer):
     cfg = TrainConfig(hidden_size=32, seq_len=16, batch_size=8, lr=1e6, optimizer=optimizer, clip=None)

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import sys
+import threading
 from dataclasses import dataclass, field
 
 import streamlit as st
 import torch
 
 from charviz.data import CORPORA, check_text, load_corpus
-from charviz.train import TrainConfig, Trainer, TrainingRun
+from charviz.train import TrainConfig, Trainer, TrainingRun, warm_up
 
 DEFAULT_CORPUS = "hello"
 DEFAULT_K = 8  # distance of the long-range task
@@ -42,6 +43,17 @@ configure_torch()
 # several sessions' training threads share one GIL with the server's script and event-loop threads: hand it
 # over every 1 ms instead of 5 ms, so that a click waits less behind a training step's Python code
 sys.setswitchinterval(0.001)
+
+
+_warm_up_started = threading.Event()
+
+
+def warm_up_in_background() -> None:
+    """Once per server process, in a daemon thread: torch's first-optimizer imports (charviz.train.warm_up).
+    app.py calls it after the page is drawn, so the first page does not wait for them and Start rarely does."""
+    if not _warm_up_started.is_set():
+        _warm_up_started.set()
+        threading.Thread(target=warm_up, name="charviz-warm-up", daemon=True).start()
 
 
 def leave_pages_folder_mode() -> None:
