@@ -4,11 +4,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from charviz.ui.session import leave_pages_folder_mode, warm_up_in_background  # importing it caps torch's threads
-from charviz.ui.sidebar import training_status
+from charviz.ui import boot  # torch-free: the first page does not wait for torch (see charviz/ui/boot.py)
 
-leave_pages_folder_mode()  # the server's very first run may come here as an old-style `pages/` app
+boot.leave_pages_folder_mode()  # the server's very first run may come here as an old-style `pages/` app
 st.set_page_config(page_title="charviz", page_icon=":material/text_fields:", layout="wide")
+ready = boot.start_loading()  # torch and the UI modules that need it, in the background, once per process
 
 HERE = Path(__file__).parent
 
@@ -28,6 +28,10 @@ nav = st.navigation(
         if (HERE / path).exists()
     ]
 )
-training_status()
+if ready:
+    from charviz.ui.sidebar import training_status  # importing it caps torch's threads
+
+    training_status()
+else:
+    boot.loading_status()  # a new session's true status (step 0, untrained) until torch is loaded
 nav.run()
-warm_up_in_background()  # after the first page is drawn: torch's first-optimizer imports

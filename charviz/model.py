@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-CELLS = ("rnn", "lstm", "gru")
+from charviz.config import CELLS
 
 # a hidden state: h (B, H) for rnn/gru, (h, c) for lstm
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]

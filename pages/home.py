@@ -4,10 +4,17 @@ from pathlib import Path
 
 import streamlit as st
 
-from charviz.ui.session import get_workspace
+from charviz.config import TrainConfig
+from charviz.ui import boot
 
 ROOT = Path(__file__).resolve().parents[1]
-ws = get_workspace()
+if boot.loaded():
+    from charviz.ui.session import get_workspace
+
+    ws = get_workspace()
+    source_label, config = ws.source.label, ws.config
+else:  # the server's first seconds: torch is still loading, and a new session trains on the defaults
+    source_label, config = boot.DEFAULT_CORPUS, TrainConfig()
 
 st.title("charviz: watch a character-level RNN learn")
 st.markdown("#### A small recurrent network learns to predict the next character of a text, live, while you "
@@ -25,8 +32,8 @@ st.markdown(
    probabilities for a prefix you type, the logits and softmax at every time step, and how gradients vanish
    or explode through the unrolled steps.
 
-Each browser tab has its own model. This one currently trains on **{ws.source.label}**
-({ws.config.cell.upper()}, {ws.config.hidden_size} hidden units).
+Each browser tab has its own model. This one currently trains on **{source_label}**
+({config.cell.upper()}, {config.hidden_size} hidden units).
 """
 )
 

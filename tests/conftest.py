@@ -65,6 +65,15 @@ def _fresh_streamlit_state():
     _stop_training_threads()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _ui_modules_loaded():
+    """app.py draws a placeholder sidebar until its background loading of the torch-heavy UI modules is done
+    (charviz.ui.boot); the AppTests expect the real app, so let that loading finish first."""
+    from charviz.ui import boot
+
+    assert boot.start_loading(wait_s=120), "the UI modules did not load"
+
+
 @pytest.fixture(autouse=True)
 def _apptest_navigation_fix(monkeypatch):
     from streamlit.runtime.pages_manager import PagesManager

@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import sys
-import threading
 from dataclasses import dataclass, field
 
 import streamlit as st
 import torch
 
 from charviz.data import CORPORA, check_text, load_corpus
-from charviz.train import TrainConfig, Trainer, TrainingRun, warm_up
+from charviz.train import TrainConfig, Trainer, TrainingRun
+from charviz.ui.boot import DEFAULT_CORPUS, leave_pages_folder_mode
 
-DEFAULT_CORPUS = "hello"
 DEFAULT_K = 8  # distance of the long-range task
 TORCH_THREADS = 1  # intra-op threads, shared by every session of the server process
 EVAL_EVERY_S = 1.0  # validation loss cadence of a live run
@@ -43,32 +42,6 @@ configure_torch()
 # several sessions' training threads share one GIL with the server's script and event-loop threads: hand it
 # over every 1 ms instead of 5 ms, so that a click waits less behind a training step's Python code
 sys.setswitchinterval(0.001)
-
-
-_warm_up_started = threading.Event()
-
-
-def warm_up_in_background() -> None:
-    """Once per server process, in a daemon thread: torch's first-optimizer imports (charviz.train.warm_up).
-    app.py calls it after the page is drawn, so the first page does not wait for them and Start rarely does."""
-    if not _warm_up_started.is_set():
-        _warm_up_started.set()
-        threading.Thread(target=warm_up, name="charviz-warm-up", daemon=True).start()
-
-
-def leave_pages_folder_mode() -> None:
-    """Make sure this script run went through app.py's st.navigation; if not, rerun so that it does.
-
-    Streamlit (1.67) guesses an app's kind at the server's first script run: an app with a `pages/` folder is
-    taken for an old-style multipage app until some run calls st.navigation. If that first run asks for a
-    page URL (a reloaded tab after a server restart: /train), Streamlit runs the page file alone, without
-    app.py (no sidebar, wrong menu) and keeps doing so. Clearing the flag and rerunning runs app.py again.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
 
 
 @dataclass(frozen=True)

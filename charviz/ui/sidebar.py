@@ -14,23 +14,10 @@ import time
 import streamlit as st
 
 from charviz.train import Snapshot
+from charviz.ui.boot import STATE_WORDS, draw_metrics
 from charviz.ui.session import Workspace, get_workspace, reset
 
 REFRESH_S = 1.0  # seconds between live redraws while training
-
-STATE_WORDS = {  # markdown: material icons render everywhere (emoji fonts are missing on some machines)
-    "running": ":green[:material/play_circle:] training",
-    "paused": ":orange[:material/pause_circle:] paused",
-    "idle": ":gray[:material/radio_button_unchecked:] ready",
-    "stopped": ":gray[:material/stop_circle:] stopped",
-}
-
-
-def fmt_bits(x: float | None) -> str:
-    if x is None:
-        return "–"
-    return f"{x:.3f}" if abs(x) < 100 else f"{x:,.0f}"
-
 
 def diverging(history: list[dict], vocab_size: int, window: int = 20) -> float | None:
     """The median train loss (bits/char) of the last `window` recorded steps if it is well above the uniform
@@ -84,11 +71,7 @@ def reset_same(ws: Workspace, token: str) -> None:
 def status_metrics(snap: Snapshot) -> None:
     """Step, train/validation bits per char and chars/s of a snapshot, as big numbers."""
     last_bits = snap.last.bits if snap.last is not None and snap.last.applied else None
-    c1, c2 = st.columns(2)
-    c1.metric("step", f"{snap.step:,}")
-    c2.metric("chars / s", f"{snap.chars_per_sec:,.0f}")
-    c1.metric("train bits/char", fmt_bits(last_bits))
-    c2.metric("validation", fmt_bits(snap.val_bits))
+    draw_metrics(snap.step, snap.chars_per_sec, last_bits, snap.val_bits)
 
 
 def training_status() -> None:

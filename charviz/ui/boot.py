@@ -1,0 +1,124 @@
+"""The app's first page while torch loads.
+
+Importing torch takes about 2 s, and a new server process does it in its first script run, so the first page
+used to wait for it. app.py imports only this torch-free module, starts the torch-heavy UI modules loading in
+a background thread (`start_loading`), and until they are loaded draws the sidebar from the defaults every
+new session starts with, which are the true state of a new session: an untrained model at step 0. Start and
+Step work at once: their callback waits for the loading (usually finished by then) and acts on the real run.
+When the loading is done, the sidebar reruns the app, which draws the real status.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import time
+
+import streamlit as st
+
+from charviz.config import TrainConfig
+
+DEFAULT_CORPUS = "hello"  # the text a new session trains on
+LOADING_POLL_S = 0.25  # the placeholder sidebar checks this often whether the loading is done
+STATE_WORDS = {  # markdown: material icons render everywhere (emoji fonts are missing on some machines)
+    "running": ":green[:material/play_circle:] training",
+    "paused": ":orange[:material/pause_circle:] paused",
+    "idle": ":gray[:material/radio_button_unchecked:] ready",
+    "stopped": ":gray[:material/stop_circle:] stopped",
+}
+
+_loaded = threading.Event()
+_start_lock = threading.Lock()
+_loader: threading.Thread | None = None
+
+
+def _load() -> None:
+    try:
+        importlib.import_module("charviz.ui.sidebar")  # and with it the session, the trainer and torch
+    finally:
+        _loaded.set()  # (if the import failed, the script's own import shows the error)
+    from charviz.train import warm_up
+
+    warm_up()  # torch's first-optimizer imports, so that the first Start does not wait for them
+
+
+def start_loading(wait_s: float = 0.1) -> bool:
+    """Start loading the torch-heavy modules (once per process) and wait at most `wait_s` for them.
+    True when they are loaded (always, after the first seconds of a server's life)."""
+    global _loader
+    if not _loaded.is_set():
+        with _start_lock:
+            if _loader is None:
+                _loader = threading.Thread(target=_load, name="charviz-load", daemon=True)
+                _loader.start()
+    return _loaded.wait(wait_s)
+
+
+def loaded() -> bool:
+    return _loaded.is_set()
+
+
+def leave_pages_folder_mode() -> None:
+    """Make sure this script run went through app.py's st.navigation; if not, rerun so that it does.
+
+    Streamlit (1.67) guesses an app's kind at the server's first script run: an app with a `pages/` folder is
+    taken for an old-style multipage app until some run calls st.navigation. If that first run asks for a
+    page URL (a reloaded tab after a server restart: /train), Streamlit runs the page file alone, without
+    app.py (no sidebar, wrong menu) and keeps doing so. Clearing the flag and rerunning runs app.py again.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def fmt_bits(x: float | None) -> str:
+    if x is None:
+        return "–"
+    return f"{x:.3f}" if abs(x) < 100 else f"{x:,.0f}"
+
+
+def draw_metrics(step: int, chars_per_sec: float, bits: float | None, val_bits: float | None) -> None:
+    """Step, chars/s, train and validation bits per character, as the sidebar's big numbers."""
+    c1, c2 = st.columns(2)
+    c1.metric("step", f"{step:,}")
+    c2.metric("chars / s", f"{chars_per_sec:,.0f}")
+    c1.metric("train bits/char", fmt_bits(bits))
+    c2.metric("validation", fmt_bits(val_bits))
+
+
+def _act(action: str, token: str) -> None:
+    """Start or Step pressed before the loading finished: wait for it, then do it on the real run."""
+    from charviz.ui.session import get_workspace  # waits for the loader's import to finish
+    from charviz.ui.sidebar import start_or_pause, step_once
+
+    ws = get_workspace()
+    if action == "start":
+        start_or_pause(ws, "start", token)
+    else:
+        step_once(ws, token)
+
+
+def loading_status() -> None:
+    """The sidebar of a new session while torch loads: the same status and controls as the real one."""
+
+    @st.fragment(run_every=LOADING_POLL_S)
+    def _status() -> None:
+        if loaded():
+            st.rerun()  # draw the real status
+        config = TrainConfig()
+        st.markdown(f"#### {STATE_WORDS['idle']}")
+        st.caption(f"text: **{DEFAULT_CORPUS}** · {config.cell.upper()} {config.hidden_size}")
+        draw_metrics(0, 0.0, None, None)
+        token = f"boot:{time.monotonic_ns()}"
+        b1, b2 = st.columns(2)
+        b1.button("Start", key="sb_start_pause", type="primary", use_container_width=True,
+                  icon=":material/play_arrow:", on_click=_act, args=("start", token + "start"))
+        b2.button("Step", key="sb_step", use_container_width=True, on_click=_act, args=("step", token + "step"),
+                  icon=":material/skip_next:", help="one training update (pauses a running run first)")
+        with st.popover("Reset", icon=":material/restart_alt:", use_container_width=True):
+            st.write("Nothing to reset yet: the model is new.")
+
+    with st.sidebar:
+        _status()
