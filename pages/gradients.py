@@ -38,10 +38,14 @@ def fmt(v: float) -> str:
     return f"{v:,.0f}" if 1 <= abs(v) < 1e12 and float(v).is_integer() else f"{v:.4g}"
 
 
-steps_back = [k for k in (1, 2, 3, 10, 20, 50) if k <= T]
-st.markdown(
-    "Linear, $w = " + f"{w:g}$: " + " · ".join(f"$\\partial h_T/\\partial h_{{T-{k}}} = {fmt(g[T - k])}$"
-                                              for k in steps_back)
+steps_back = [k for k in (1, 2, 3, 5, 10, 20, 50) if k <= T]
+rows = [("linear: $w^{T-t}$", g)] + ([("tanh", curves[f"tanh, w = {w:g}"])] if show_tanh else [])
+st.markdown(  # a table, so that the numbers are read as numbers (in inline math, 59,049 reads "59, 049")
+    f"| $\\partial h_T/\\partial h_t$, w = {w:g} | " + " | ".join(f"{k} step{'s' if k > 1 else ''} back"
+                                                              for k in steps_back) + " |\n"
+    + "|---|" + "---:|" * len(steps_back) + "\n"
+    + "".join(f"| {name} | " + " | ".join(f"**{fmt(curve[T - k])}**" for k in steps_back) + " |\n"
+              for name, curve in rows)
 )
 if show_tanh and w > 1 and abs(curves[f"tanh, w = {w:g}"][0]) < 1:
     st.caption("With tanh the neuron saturates (tanh′ ≈ 0 where |w·h| is large): the same w = "

@@ -79,8 +79,10 @@ def pause_latency(page) -> float:
 
 
 def resume(page) -> None:
+    """Resume after a timed Pause (if that Pause never took effect, the run is still training: nothing to do)."""
     wait_ready(page)
-    sidebar_button(page, "Resume").click()
+    if not page.evaluate(STABLE_RUNNING_JS):
+        sidebar_button(page, "Resume").click()
     page.wait_for_function(STABLE_RUNNING_JS, timeout=60_000)
 
 
