@@ -5,8 +5,11 @@ import streamlit as st
 from charviz import figures
 from charviz.data import show_text
 from charviz.inspect import gradient_flow, long_range_recall, scalar_bptt
+from charviz.ui.boot import leave_pages_folder_mode
 from charviz.ui.session import get_workspace
 from charviz.ui.sidebar import live_every
+
+leave_pages_folder_mode()  # a page opened as a new server's first request (see charviz/ui/boot.py)
 
 MAX_STEPS = 128  # the unrolled view covers at most this many characters
 

@@ -2,7 +2,10 @@
 
 import streamlit as st
 
+from charviz.ui.boot import leave_pages_folder_mode
 from charviz.ui.predict_widgets import hello_panel
+
+leave_pages_folder_mode()  # a page opened as a new server's first request (see charviz/ui/boot.py)
 
 st.title("hello, step by step")
 hello_panel(

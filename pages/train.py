@@ -6,6 +6,7 @@ import streamlit as st
 
 from charviz.figures import grad_norm_figure, loss_figure, speed_figure
 from charviz.inspect import generate
+from charviz.ui.boot import leave_pages_folder_mode
 from charviz.ui.checkpoints import checkpoint_panel
 from charviz.ui.session import get_workspace, reset
 from charviz.ui.settings import (
@@ -17,6 +18,8 @@ from charviz.ui.settings import (
     text_controls,
 )
 from charviz.ui.sidebar import diverging, live_every
+
+leave_pages_folder_mode()  # a page opened as a new server's first request (see charviz/ui/boot.py)
 
 EXPLODING = """
 **Why:** the gradient exploded. Backpropagation through time multiplies one Jacobian per time step, so

@@ -45,6 +45,7 @@ class _Evil:
         return (os.system, ("touch " + _Evil.marker,))
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")  # torch's note about the crafted file
 def test_malicious_pickle_is_refused_and_runs_nothing(tmp_path):
     marker = tmp_path / "pwned"
     _Evil.marker = str(marker)
