@@ -517,6 +517,17 @@ def hello_figure(trace, order=None, title: str = "", height: int | None = None) 
 # gradient magnitudes span 1e-25..1e2, so every gradient axis is logarithmic.
 
 _LOG = {"type": "log", "exponentformat": "power"}
+
+
+def _log_axis(*arrays) -> dict:
+    """A log axis labelled at powers of ten only (plotly's default also labels 2 and 5 in between, which is
+    clutter on a projector): every decade when the data spans up to 10 of them, else every few."""
+    vals = np.concatenate([np.abs(np.asarray(a, dtype=np.float64)).ravel() for a in arrays])
+    vals = vals[np.isfinite(vals) & (vals > 0)]
+    if vals.size == 0:
+        return dict(_LOG)
+    decades = np.log10(vals.max()) - np.log10(vals.min())
+    return {**_LOG, "dtick": max(1, int(np.ceil(decades / 10)))}
 _TOP_LEGEND = {"legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}}
 
 
@@ -582,7 +593,8 @@ def gradient_flow_figure(flow, window: int | None = None, height: int = 460) -> 
                         "text": f"← beyond the truncation window ({window} steps) ", "xanchor": "right",
                         "yanchor": "bottom", "font": {"size": FONT_SIZE - 2, "color": "#555"}}]
     return _figure(data, "", "time step t (input character)", "gradient norm (log scale)", height,
-                   {"yaxis": _LOG, "xaxis": _char_ticks(flow.chars, 64), "shapes": shapes,
+                   {"yaxis": _log_axis(flow.grad_norm_last, flow.grad_norm_total),
+                    "xaxis": _char_ticks(flow.chars, 64), "shapes": shapes,
                     "annotations": annotations, **_TOP_LEGEND})
 
 
@@ -593,7 +605,7 @@ def saliency_figure(flow, height: int = 320) -> go.Figure:
            "customdata": [f"{t}: {show_char(c)}" for t, c in enumerate(flow.chars)],
            "hovertemplate": "input %{customdata}<br>‖∂L_T/∂x_t‖ = %{y:.3g}<extra></extra>"}
     return _figure([bar], "", "time step t (input character)", "‖∂L_T/∂x_t‖ (log)", height,
-                   {"yaxis": _LOG, "xaxis": _char_ticks(flow.chars, 32)})
+                   {"yaxis": _log_axis(flow.saliency), "xaxis": _char_ticks(flow.chars, 32)})
 
 
 def singular_values_figure(sv, cell: str = "rnn", height: int = 320) -> go.Figure:
@@ -614,4 +626,5 @@ def param_grad_figure(norms: dict[str, float], height: int = 320) -> go.Figure:
     bar = {"type": "bar", "orientation": "h", "y": names, "x": _positive([norms[n] for n in names]),
            "marker": {"color": COLORS["grad"]}, "hovertemplate": "%{y}<br>‖∂L/∂W‖ = %{x:.3g}<extra></extra>"}
     return _figure([bar], "", "‖∂L/∂W‖ (log scale)", "", height,
-                   {"xaxis": _LOG, "yaxis": {"autorange": "reversed"}, "margin": {"l": 150}})
+                   {"xaxis": _log_axis(list(norms.values())), "yaxis": {"autorange": "reversed"},
+                    "margin": {"l": 150}})

@@ -70,3 +70,18 @@ def test_every_gradient_figure_is_a_valid_plotly_figure():
         go.Figure(fig.to_dict())  # full validation: raises on any invalid property
         assert fig.layout.uirevision == figures.UIREVISION
         assert fig.layout.font.size >= 16  # readable on a projector
+
+
+def test_log_axes_are_labelled_at_powers_of_ten_only():
+    """No 2 and 5 labels between the decades: every decade for a span up to 10 decades, else every few."""
+    assert figures._log_axis(np.array([1e-5, 3.0]))["dtick"] == 1  # 5.5 decades
+    assert figures._log_axis(np.array([1e-25, 1e2]))["dtick"] == 3  # 27 decades -> every 3rd
+    assert figures._log_axis(np.array([0.0, np.nan]))["type"] == "log"  # nothing positive: plotly decides
+    torch.manual_seed(0)
+    text = "hello world " * 4
+    vocab = Vocab.from_text(text)
+    flow = gradient_flow(CharRNN(len(vocab), 16), vocab, text)
+    fig = figures.gradient_flow_figure(flow, window=8)
+    vals = np.concatenate([flow.grad_norm_last, flow.grad_norm_total])
+    decades = np.log10(vals.max() / vals[vals > 0].min())
+    assert fig.layout.yaxis.type == "log" and fig.layout.yaxis.dtick == max(1, int(np.ceil(decades / 10)))
