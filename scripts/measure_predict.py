@@ -6,7 +6,7 @@
    to serialise the three figures to JSON (what st.plotly_chart sends).
 2. Browser: `streamlit run app.py` + headless Chromium. Start training, type prefixes character by
    character, and time from the last keystroke until the top-k chart shows the new prefix (this includes
-   the text box's 200 ms typing pause before it sends the value).
+   the text box's typing pause before it sends the value, LIVE in charviz/ui/predict_widgets.py).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from charviz import figures as F  # noqa: E402
 from charviz.data import load_corpus  # noqa: E402
 from charviz.inspect import forward_trace  # noqa: E402
 from charviz.train import TrainConfig, Trainer, TrainingRun  # noqa: E402
+from charviz.ui.predict_widgets import LIVE  # noqa: E402
 
 CHROMIUM = os.environ.get("CHARVIZ_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
@@ -132,7 +133,7 @@ def browser_side(prefixes=("hellohe", "hel", "hellohellohell", "he", "hellohello
 
             def report(what, lat):
                 print(f"browser, {what} (load average {os.getloadavg()[0]:.1f}): last keystroke -> top-k chart "
-                      "shows the new prefix, including the 200 ms typing pause:")
+                      f"shows the new prefix, including the {LIVE} typing pause:")
                 print("  " + ", ".join(f"{x:.0f}" for x in lat) + f" ms; median {statistics.median(lat):.0f} ms, "
                       f"p90 {pct(lat, 0.9):.0f} ms, max {max(lat):.0f} ms")
 
