@@ -165,9 +165,28 @@ def browser():
         b.close()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so that the `page` fixture knows whether the test failed."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
 @pytest.fixture
-def page(browser):
+def page(browser, request):
+    """A new browser context and page. When the test fails, the page as it was goes to
+    test-artifacts/failed-<test>.png (and its text to .txt), to see what the browser showed."""
     ctx = browser.new_context(viewport={"width": 1600, "height": 1000})
     pg = ctx.new_page()
     yield pg
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        name = "failed-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in request.node.name)
+        try:
+            pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+            (ARTIFACTS / f"{name}.txt").write_text(pg.locator("body").inner_text(timeout=5_000))
+        except Exception as exc:  # the page may be gone; the test's own error is what matters
+            (ARTIFACTS / f"{name}.txt").write_text(f"no screenshot: {exc}")
     ctx.close()

@@ -9,7 +9,16 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_browser_train import TIMEOUT_MS, nav, no_exception, shot, sidebar_button, wait_idle
+from test_browser_train import (
+    TIMEOUT_MS,
+    nav,
+    no_exception,
+    shot,
+    sidebar_button,
+    sidebar_step,
+    wait_idle,
+    wait_step_above,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -32,6 +41,10 @@ def model_step(page) -> int:
     return int(re.search(r"step ([\d,]+)", caption).group(1).replace(",", ""))
 
 
+# One retry: in about 1 of 25 runs on a loaded 2-core machine one of this test's 30 s waits ran out, and
+# neither 30 more runs (some under CPU stress) nor a race search on page navigation while torch loads
+# reproduced it. A failed attempt still leaves test-artifacts/failed-*.png and .txt (conftest `page`).
+@pytest.mark.flaky(reruns=1)
 def test_gradients_page_scalar_example_and_live_flow(app_server, page):
     page.goto(app_server)
     wait_idle(page)
@@ -52,14 +65,18 @@ def test_gradients_page_scalar_example_and_live_flow(app_server, page):
     shot(page, "gradients-untrained")
 
     sidebar_button(page, "Start").click()
+    wait_step_above(page, 0, timeout_ms=60_000)  # the model trains (the sidebar counts its steps)
     changed = None
-    for _ in range(120):  # up to 30 s on a loaded machine; the section redraws every second while training
+    for _ in range(160):  # up to 40 s on a loaded machine; the section redraws every second while training
         page.wait_for_timeout(250)
         now = main_metric(page, FLOW_METRIC)
         if now != before and model_step(page) > 0:
             changed = now
             break
-    assert changed is not None, f"the gradient norm stayed {before} while the model trained"
+    if changed is None:
+        shot(page, "gradients-failed")
+        raise AssertionError(f"the gradient norm stayed {before} while the model trained (sidebar step "
+                             f"{sidebar_step(page)}, section drawn at step {model_step(page)})")
     no_exception(page)
     shot(page, "gradients-training")
 
