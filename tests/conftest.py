@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -122,15 +123,16 @@ def start_server(port: int, log_path: Path) -> subprocess.Popen:
     return subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
 
 
-@pytest.fixture(scope="session")
-def app_server():
-    """URL of a `streamlit run app.py` started for this test session (stopped at the end)."""
+@contextlib.contextmanager
+def running_server(log_name: str):
+    """`streamlit run app.py` on a free loopback port, its output in test-artifacts/<log_name>; yields its URL
+    once healthy, and stops it afterwards."""
     ARTIFACTS.mkdir(exist_ok=True)
     port = free_port()
-    proc = start_server(port, ARTIFACTS / "streamlit-server.log")
+    proc = start_server(port, ARTIFACTS / log_name)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(url, proc=proc)
+        wait_healthy(url, timeout=60, proc=proc)
         yield url
     finally:
         proc.terminate()
@@ -138,6 +140,13 @@ def app_server():
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_server():
+    """URL of a `streamlit run app.py` started for this test session (stopped at the end)."""
+    with running_server("streamlit-server.log") as url:
+        yield url
 
 
 def _chromium_missing_reason() -> str | None:

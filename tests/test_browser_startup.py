@@ -8,7 +8,7 @@ while torch may still be loading in the background (charviz.ui.boot), must start
 from __future__ import annotations
 
 import pytest
-from conftest import ARTIFACTS, free_port, start_server, wait_healthy
+from conftest import running_server
 from test_browser_train import TIMEOUT_MS, no_exception, shot, sidebar_button, sidebar_step, wait_step_above
 
 pytestmark = pytest.mark.browser
@@ -16,19 +16,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def fresh_server():
-    ARTIFACTS.mkdir(exist_ok=True)
-    port = free_port()
-    proc = start_server(port, ARTIFACTS / "streamlit-server-fresh.log")
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, timeout=60, proc=proc)
+    with running_server("streamlit-server-fresh.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except Exception:
-            proc.kill()
 
 
 def test_first_request_on_a_page_url_gets_the_app_and_starts_at_once(fresh_server, page):
