@@ -82,6 +82,13 @@ def _hline(y: float, color: str, text: str, xanchor: str, log: bool = False) -> 
     return shape, label
 
 
+def _log10_span(*arrays) -> tuple[float, float] | None:
+    """log10 of the smallest and the largest positive finite magnitude in `arrays` (None: there is none)."""
+    vals = np.concatenate([np.abs(np.asarray(a, dtype=np.float64)).ravel() for a in arrays])
+    vals = vals[np.isfinite(vals) & (vals > 0)]
+    return (float(np.log10(vals.min())), float(np.log10(vals.max()))) if vals.size else None
+
+
 _EMPTY_TEMPLATE = go.layout.Template()
 _AXIS = {"gridcolor": "#EBF0F8", "linecolor": "#EBF0F8", "zerolinecolor": "#EBF0F8", "zerolinewidth": 2, "ticks": "",
          "automargin": True}  # plotly_white's axes
@@ -164,12 +171,10 @@ def grad_norm_figure(history: list[dict], clip: float | None, height: int = 440)
                      "x": f32([r["step"] for r in refused]), "y": f32(ys),
                      "marker": {"color": "black", "symbol": "triangle-down", "size": 14}})
     # whole decades, at least two, threshold included: one label per power of ten, never a clutter of 2..9
-    finite = before[np.isfinite(before) & (before > 0)]
-    lo = float(finite.min()) if finite.size else 0.1
-    hi = float(finite.max()) if finite.size else 10.0
+    lo, hi = _log10_span(before) or (-1.0, 1.0)
     if clip is not None:
-        lo, hi = min(lo, clip), max(hi, clip)
-    lo, hi = np.floor(np.log10(lo)), np.ceil(np.log10(hi) + 0.15)
+        lo, hi = min(lo, np.log10(clip)), max(hi, np.log10(clip))
+    lo, hi = np.floor(lo), np.ceil(hi + 0.15)
     yaxis = {"type": "log", "exponentformat": "power", "dtick": 1, "range": [lo, max(hi, lo + 2)]}
     layout = _layout("gradient norm", "training step", "‖gradient‖ (log scale)", height, yaxis, shapes=shapes,
                      annotations=annotations)
@@ -522,12 +527,10 @@ _LOG = {"type": "log", "exponentformat": "power"}
 def _log_axis(*arrays) -> dict:
     """A log axis labelled at powers of ten only (plotly's default also labels 2 and 5 in between, which is
     clutter on a projector): every decade when the data spans up to 10 of them, else every few."""
-    vals = np.concatenate([np.abs(np.asarray(a, dtype=np.float64)).ravel() for a in arrays])
-    vals = vals[np.isfinite(vals) & (vals > 0)]
-    if vals.size == 0:
+    span = _log10_span(*arrays)
+    if span is None:
         return dict(_LOG)
-    decades = np.log10(vals.max()) - np.log10(vals.min())
-    return {**_LOG, "dtick": max(1, int(np.ceil(decades / 10)))}
+    return {**_LOG, "dtick": max(1, int(np.ceil((span[1] - span[0]) / 10)))}
 _TOP_LEGEND = {"legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}}
 
 

@@ -6,9 +6,8 @@ import streamlit as st
 
 from charviz.config import TrainConfig
 from charviz.ui import boot
-from charviz.ui.boot import leave_pages_folder_mode
 
-leave_pages_folder_mode()  # a page opened as a new server's first request (see charviz/ui/boot.py)
+boot.leave_pages_folder_mode()  # a page opened as a new server's first request (see charviz/ui/boot.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 if boot.loaded():

@@ -78,6 +78,17 @@ def pause_latency(page) -> float:
     return page.evaluate(PAUSE_LATENCY_JS)
 
 
+def pause_latencies(page, n: int) -> list[float]:
+    """n timed Pause clicks (ms; -1: not within 10 s), each followed by a Resume."""
+    out = []
+    for _ in range(n):
+        out.append(pause_latency(page))
+        time.sleep(0.5)
+        resume(page)
+        time.sleep(1.5)
+    return out
+
+
 def resume(page) -> None:
     """Resume after a timed Pause (if that Pause never took effect, the run is still training: nothing to do)."""
     wait_ready(page)
@@ -219,12 +230,7 @@ def main() -> None:
             app_rate = (s1 - s0) / (w1 - w0)
             redraws = (r1 - r0) / (w1 - w0)
 
-            latencies = []
-            for _ in range(5):
-                latencies.append(pause_latency(page))
-                time.sleep(0.5)
-                resume(page)
-                time.sleep(1.5)
+            latencies = pause_latencies(page, 5)
 
             # several sessions training at once: is the server still responsive?
             others = []
@@ -237,12 +243,7 @@ def main() -> None:
                 others.append(ctx)
             time.sleep(3)
             health = health_ms(url)
-            busy_latencies = []
-            for _ in range(3):
-                busy_latencies.append(pause_latency(page))
-                time.sleep(0.5)
-                resume(page)
-                time.sleep(1.5)
+            busy_latencies = pause_latencies(page, 3)
             for ctx in others:
                 ctx.close()
 

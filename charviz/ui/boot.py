@@ -79,6 +79,12 @@ def fmt_bits(x: float | None) -> str:
     return f"{x:.3f}" if abs(x) < 100 else f"{x:,.0f}"
 
 
+def draw_head(state: str, source_label: str, config: TrainConfig) -> None:
+    """The sidebar's first lines: the run's state in words, and what it trains."""
+    st.markdown(f"#### {STATE_WORDS.get(state, state)}")
+    st.caption(f"text: **{source_label}** · {config.cell.upper()} {config.hidden_size}")
+
+
 def draw_metrics(step: int, chars_per_sec: float, bits: float | None, val_bits: float | None) -> None:
     """Step, chars/s, train and validation bits per character, as the sidebar's big numbers."""
     c1, c2 = st.columns(2)
@@ -107,9 +113,7 @@ def loading_status() -> None:
     def _status() -> None:
         if loaded():
             st.rerun()  # draw the real status
-        config = TrainConfig()
-        st.markdown(f"#### {STATE_WORDS['idle']}")
-        st.caption(f"text: **{DEFAULT_CORPUS}** · {config.cell.upper()} {config.hidden_size}")
+        draw_head("idle", DEFAULT_CORPUS, TrainConfig())
         draw_metrics(0, 0.0, None, None)
         token = f"boot:{time.monotonic_ns()}"
         b1, b2 = st.columns(2)

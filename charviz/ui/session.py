@@ -20,7 +20,7 @@ import torch
 
 from charviz.data import CORPORA, check_text, load_corpus
 from charviz.train import TrainConfig, Trainer, TrainingRun
-from charviz.ui.boot import DEFAULT_CORPUS, leave_pages_folder_mode
+from charviz.ui.boot import DEFAULT_CORPUS
 
 DEFAULT_K = 8  # distance of the long-range task
 TORCH_THREADS = 1  # intra-op threads, shared by every session of the server process
@@ -127,7 +127,6 @@ def _session_workspace() -> Workspace:
 
 def get_workspace() -> Workspace:
     """This browser session's Workspace (created on first use)."""
-    leave_pages_folder_mode()
     return _session_workspace()
 
 

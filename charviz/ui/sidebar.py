@@ -14,7 +14,7 @@ import time
 import streamlit as st
 
 from charviz.train import Snapshot
-from charviz.ui.boot import STATE_WORDS, draw_metrics
+from charviz.ui.boot import draw_head, draw_metrics
 from charviz.ui.session import Workspace, get_workspace, reset
 
 REFRESH_S = 1.0  # seconds between live redraws while training
@@ -82,8 +82,7 @@ def training_status() -> None:
     def _status() -> None:
         ws = get_workspace()
         snap = ws.run.snapshot()
-        st.markdown(f"#### {STATE_WORDS.get(snap.state, snap.state)}")
-        st.caption(f"text: **{ws.source.label}** · {ws.config.cell.upper()} {ws.config.hidden_size}")
+        draw_head(snap.state, ws.source.label, ws.config)
         status_metrics(snap)
         if snap.error:
             st.error(f"Training paused itself: {snap.error}. See the Train page.", icon=":material/warning:")
