@@ -4,9 +4,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from charviz.ui import boot  # torch-free: the first page does not wait for torch (see charviz/ui/boot.py)
+from charviz.ui import (
+    boot,  # torch-free: the first page does not wait for torch (see charviz/ui/boot.py)
+    lang,
+)
 
 boot.leave_pages_folder_mode()  # the server's very first run may come here as an old-style `pages/` app
+lang.install()  # charviz.i18n.t() answers in this session's language (?lang=ko or the sidebar's choice)
 st.set_page_config(page_title="charviz", page_icon=":material/text_fields:", layout="wide")
 ready = boot.start_loading()  # torch and the UI modules that need it, in the background, once per process
 

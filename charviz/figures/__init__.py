@@ -1,0 +1,24 @@
+"""Pure figure builders: arrays and traces in, plotly go.Figure out (never shown, never streamlit).
+
+One house style (style.py: palette, colour scales, fonts, builders) and one module per subject. Pages
+import the public names from here.
+"""
+
+from charviz.figures.gradients import (
+    _log_axis,
+    gradient_flow_figure,
+    param_grad_figure,
+    saliency_figure,
+    scalar_bptt_figure,
+    singular_values_figure,
+)
+from charviz.figures.prediction import hello_figure, prediction_columns, step_heatmap, step_labels, topk_figure
+from charviz.figures.style import COLORS, FONT_SIZE, TITLE_SIZE, UIREVISION, char_labels, f32
+from charviz.figures.training import MAX_POINTS, grad_norm_figure, loss_figure, smooth, speed_figure
+
+__all__ = [
+    "COLORS", "FONT_SIZE", "MAX_POINTS", "TITLE_SIZE", "UIREVISION", "_log_axis", "char_labels", "f32",
+    "grad_norm_figure", "gradient_flow_figure", "hello_figure", "loss_figure", "param_grad_figure",
+    "prediction_columns", "saliency_figure", "scalar_bptt_figure", "singular_values_figure", "smooth",
+    "speed_figure", "step_heatmap", "step_labels", "topk_figure",
+]

@@ -1,0 +1,132 @@
+"""Gradient figures: backpropagation through time, on log axes."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from charviz.data import show_char
+from charviz.figures.style import (
+    COLORS,
+    FONT_SIZE,
+    _figure,
+    _hline,
+    _log10_span,
+    char_labels,
+    f32,
+)
+
+# ---- gradient figures (backpropagation through time)
+# redrawn every second while training, so built from plain dicts with `_figure` (no per-property validation);
+# gradient magnitudes span 1e-25..1e2, so every gradient axis is logarithmic.
+
+_LOG = {"type": "log", "exponentformat": "power"}
+
+
+def _log_axis(*arrays) -> dict:
+    """A log axis labelled at powers of ten only (plotly's default also labels 2 and 5 in between, which is
+    clutter on a projector): every decade when the data spans up to 10 of them, else every few."""
+    span = _log10_span(*arrays)
+    if span is None:
+        return dict(_LOG)
+    return {**_LOG, "dtick": max(1, int(np.ceil((span[1] - span[0]) / 10)))}
+_TOP_LEGEND = {"legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}}
+
+
+def _positive(a) -> np.ndarray:
+    """float32 copy with zeros -> nan, for log axes (a zero gradient has no place on a log scale)."""
+    a = np.abs(np.asarray(a, dtype=np.float64))
+    return np.where(a > 0, a, np.nan).astype(np.float32)
+
+
+def _char_ticks(chars, max_ticks: int, size: int = FONT_SIZE - 2) -> dict:
+    """x-axis ticks labelled by (visible) input characters, when there are few enough to read."""
+    if len(chars) > max_ticks:
+        return {}
+    return {"tickvals": list(range(len(chars))), "ticktext": char_labels(chars), "tickfont": {"size": size}}
+
+
+def scalar_bptt_figure(curves: dict[str, np.ndarray], height: int = 430) -> go.Figure:
+    """|dh_T/dh_t| against t for several one-neuron RNNs (name -> g from inspect.scalar_bptt), log y."""
+    palette = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e"]
+    data = []
+    for i, (name, g) in enumerate(curves.items()):
+        T = len(g) - 1
+        data.append({
+            "type": "scatter", "mode": "lines+markers", "name": name, "x": np.arange(T + 1), "y": _positive(g),
+            "line": {"width": 3, "color": palette[i % len(palette)]}, "marker": {"size": 7},
+            "customdata": np.stack([T - np.arange(T + 1), np.asarray(g, dtype=np.float64)], axis=1),
+            "hovertemplate": "t=%{x} (T−t=%{customdata[0]})<br>∂h_T/∂h_t = %{customdata[1]:.4g}"
+                             f"<extra>{name}</extra>",
+        })
+    line, label = _hline(1.0, COLORS["reference"], "1: gradient kept", "left")
+    return _figure(data, "", "time step t (T = last step)", "|∂h_T / ∂h_t|  (log scale)", height,
+                   {"yaxis": _LOG, "shapes": [line], "annotations": [label], **_TOP_LEGEND})
+
+
+def gradient_flow_figure(flow, window: int | None = None, height: int = 460) -> go.Figure:
+    """||dL_T/dh_t|| (last step's loss) and ||dL/dh_t|| (summed loss) against the time step, log y.
+
+    With `window` (the training truncation length), steps more than `window` back from the end are shaded:
+    truncated BPTT never sends a gradient that far.
+    """
+    T = len(flow.chars)
+    x = np.arange(T)
+    labels = [f"{t}: {show_char(c)}" for t, c in enumerate(flow.chars)]
+    data = [
+        {"type": "scatter", "mode": "lines+markers", "name": "‖∂L_T/∂h_t‖  (loss at the last step)", "x": x,
+         "y": _positive(flow.grad_norm_last), "line": {"width": 3, "color": COLORS["clipped"]},
+         "marker": {"size": 6}, "customdata": labels,
+         "hovertemplate": "input %{customdata}<br>‖∂L_T/∂h_t‖ = %{y:.3g}<extra></extra>"},
+        {"type": "scatter", "mode": "lines", "name": "‖∂L/∂h_t‖  (sum of all step losses)", "x": x,
+         "y": _positive(flow.grad_norm_total), "line": {"width": 2, "color": COLORS["train"], "dash": "dash"},
+         "customdata": labels, "hovertemplate": "input %{customdata}<br>‖∂L/∂h_t‖ = %{y:.3g}<extra></extra>"},
+    ]
+    shapes, annotations = [], []
+    if window is not None and window < T:
+        edge = T - window - 0.5
+        shapes = [
+            {"type": "rect", "xref": "x", "yref": "paper", "x0": -0.5, "x1": edge, "y0": 0, "y1": 1,
+             "fillcolor": COLORS["reference"], "opacity": 0.12, "line": {"width": 0}, "layer": "below"},
+            {"type": "line", "xref": "x", "yref": "paper", "x0": edge, "x1": edge, "y0": 0, "y1": 1,
+             "line": {"color": COLORS["reference"], "width": 2, "dash": "dash"}},
+        ]
+        annotations = [{"x": edge, "y": 0.02, "xref": "x", "yref": "paper", "showarrow": False,
+                        "text": f"← beyond the truncation window ({window} steps) ", "xanchor": "right",
+                        "yanchor": "bottom", "font": {"size": FONT_SIZE - 2, "color": "#555"}}]
+    return _figure(data, "", "time step t (input character)", "gradient norm (log scale)", height,
+                   {"yaxis": _log_axis(flow.grad_norm_last, flow.grad_norm_total),
+                    "xaxis": _char_ticks(flow.chars, 64), "shapes": shapes,
+                    "annotations": annotations, **_TOP_LEGEND})
+
+
+def saliency_figure(flow, height: int = 320) -> go.Figure:
+    """||dL_T/dx_t||: how much the last prediction depends on each input character (log y)."""
+    T = len(flow.chars)
+    bar = {"type": "bar", "x": np.arange(T), "y": _positive(flow.saliency), "marker": {"color": COLORS["grad"]},
+           "customdata": [f"{t}: {show_char(c)}" for t, c in enumerate(flow.chars)],
+           "hovertemplate": "input %{customdata}<br>‖∂L_T/∂x_t‖ = %{y:.3g}<extra></extra>"}
+    return _figure([bar], "", "time step t (input character)", "‖∂L_T/∂x_t‖ (log)", height,
+                   {"yaxis": _log_axis(flow.saliency), "xaxis": _char_ticks(flow.chars, 32)})
+
+
+def singular_values_figure(sv, cell: str = "rnn", height: int = 320) -> go.Figure:
+    """Singular values of W_hh, largest first, with the line at 1 that separates shrinking from growing."""
+    sv = np.asarray(sv, dtype=np.float64)
+    bar = {"type": "bar", "x": np.arange(1, len(sv) + 1), "y": f32(sv),
+           "marker": {"color": np.where(sv > 1, COLORS["clipped"], COLORS["train"]).tolist()},
+           "hovertemplate": "σ_%{x} = %{y:.3f}<extra></extra>"}
+    line, label = _hline(1.0, "#333333", "σ = 1", "right")
+    what = "W_hh" if cell == "rnn" else f"W_hh (all {4 if cell == 'lstm' else 3} gates stacked)"
+    return _figure([bar], "", f"singular values of {what}, largest first", "σ", height,
+                   {"shapes": [line], "annotations": [label]})
+
+
+def param_grad_figure(norms: dict[str, float], height: int = 320) -> go.Figure:
+    """Gradient norm of every weight tensor (summed loss), log x."""
+    names = list(norms)
+    bar = {"type": "bar", "orientation": "h", "y": names, "x": _positive([norms[n] for n in names]),
+           "marker": {"color": COLORS["grad"]}, "hovertemplate": "%{y}<br>‖∂L/∂W‖ = %{x:.3g}<extra></extra>"}
+    return _figure([bar], "", "‖∂L/∂W‖ (log scale)", "", height,
+                   {"xaxis": _log_axis(list(norms.values())), "yaxis": {"autorange": "reversed"},
+                    "margin": {"l": 150}})

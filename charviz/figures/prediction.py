@@ -1,0 +1,287 @@
+"""Prediction figures: top-k next characters, per-step logits/softmax heatmaps, the hello walkthrough."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from charviz.data import show_char
+from charviz.figures.style import (
+    CELL_FONT,
+    COLORS,
+    FONT_SIZE,
+    HIDDEN_SCALE,
+    LOGIT_SCALE,
+    ONEHOT_SCALE,
+    PROB_SCALE,
+    REST_COLOR,
+    TARGET_LINE,
+    _figure,
+    _plain,
+    _scale,
+    f32,
+)
+
+
+def step_labels(trace) -> list[str]:
+    """Row labels of a trace: 'time step: input character' (offset-aware, characters visible)."""
+    return [f"{trace.offset + t}: {show_char(c)}" for t, c in enumerate(trace.chars)]
+
+
+def topk_figure(probs, itos, k: int = 10, title: str = "", rest: bool = True, height: int | None = None) -> go.Figure:
+    """Horizontal bars of the k most likely next characters (most likely on top) and, when some are left
+    out, one grey bar with the total probability of all the others. probs (V,) sums to 1."""
+    p = np.asarray(probs, dtype=np.float64)
+    V = len(p)
+    k = int(max(1, min(k, V)))
+    order = np.argsort(-p, kind="stable")[:k]
+    labels = [show_char(itos[i]) for i in order]
+    values = [float(v) for v in p[order]]
+    hover = [f"next {_plain(itos[i])}<br>p = {p[i]:.4f}" for i in order]
+    colors = [COLORS["train"]] * k
+    if rest and k < V:
+        others = np.ones(V, dtype=bool)
+        others[order] = False
+        labels.append(f"rest ({V - k})")
+        values.append(float(p[others].sum()))
+        hover.append(f"the other {V - k} characters together<br>p = {values[-1]:.4f}")
+        colors.append(REST_COLOR)
+    n = len(labels)
+    bar = {
+        "type": "bar", "orientation": "h", "y": labels, "x": f32(values), "marker": {"color": colors},
+        "text": [f"{v:.2f}" for v in values], "textposition": "outside", "textfont": {"size": FONT_SIZE},
+        "hovertext": hover, "hovertemplate": "%{hovertext}<extra></extra>", "cliponaxis": False,
+    }
+    top = 110 if "<br>" in title else 70
+    height = height or int(top + 70 + (44 if n <= 8 else 32) * max(n, 3))
+    return _figure([bar], title, "probability", f"next character (top {k} of {V})", height, {
+        "yaxis": {"type": "category", "tickmode": "array", "tickvals": labels, "ticktext": labels,
+                  "autorange": "reversed", "tickfont": {"size": FONT_SIZE + (6 if n <= 8 else 2)}},
+        "xaxis": {"range": [0, 1.18], "tickvals": [0, 0.25, 0.5, 0.75, 1.0]},
+        "showlegend": False,
+        "margin": {"t": top, "l": 100},
+    })
+
+
+def prediction_columns(trace, max_cols: int = 24) -> np.ndarray:
+    """Vocabulary indices to show as heatmap columns, in vocabulary order.
+
+    All of them when V <= max_cols. Otherwise the characters that matter most for this trace: first every
+    true next character and every most-likely guess, then the highest probabilities (by their maximum over
+    the rows); max_cols in all. The others are summed into one 'rest' column by the figures.
+    """
+    V = len(trace.itos)
+    if V <= max_cols:
+        return np.arange(V)
+    probs = trace.probs if len(trace.chars) else np.asarray(trace.next_probs)[None]
+    key = probs.max(axis=0).astype(np.float64)  # (V,) in [0, 1]
+    must = np.concatenate([trace.target_ids[trace.target_ids >= 0], trace.predicted_ids]).astype(np.int64)
+    key[must] += 1.0  # ranks them first
+    return np.sort(np.argsort(-key, kind="stable")[: max(1, max_cols)])
+
+
+def step_heatmap(
+    trace,
+    kind: str = "probs",
+    max_cols: int = 24,
+    numbers: bool | None = None,
+    title: str | None = None,
+    height: int | None = None,
+) -> go.Figure:
+    """Per time step (rows, labelled by the input character) the logits or the softmax probabilities over
+    the vocabulary (columns), with the true next character boxed.
+
+    kind 'logits': diverging scale centred at 0; 'probs': 0..1, plus a side panel with each step's loss
+    -ln p(true next) and p(true next). For a vocabulary larger than max_cols, the columns are
+    `prediction_columns(trace, max_cols)`; the probability map adds one 'rest' column with the summed
+    probability of the others (there is no single logit for it, so the logit map leaves it out).
+    numbers: print values in the cells (None: when the grid is small enough to read).
+    Hover: step and input character, candidate, logit and probability (numbers sent as float32 arrays).
+    """
+    if kind not in ("probs", "logits"):
+        raise ValueError("kind must be 'probs' or 'logits'")
+    T, V = len(trace.chars), len(trace.itos)
+    cols = prediction_columns(trace, max_cols)
+    has_rest = len(cols) < V
+    rest_col = has_rest and kind == "probs"
+    C = len(cols) + rest_col
+    col_labels = [show_char(trace.itos[i]) for i in cols]
+    rows = step_labels(trace)
+    logits, probs = trace.logits[:, cols], trace.probs[:, cols]  # (T, C')
+    col_of = {int(v): j for j, v in enumerate(cols)}
+    target_col = [col_of.get(int(i), len(cols) if rest_col else -1) if i >= 0 else -1
+                  for i in trace.target_ids]  # (T,) column of the true next character, -1: none shown
+
+    if numbers is None:
+        numbers = T * C <= 160
+    if kind == "logits":
+        lim = float(np.nanmax(np.abs(logits))) if T else 1.0
+        lim = lim if np.isfinite(lim) and lim > 0 else 1.0
+        scale = {"colorscale": _scale(LOGIT_SCALE), "zmid": 0.0, "zmin": -lim, "zmax": lim}
+        z, other, bar_title, fmt = logits, probs, "logit", "%{z:.1f}"
+        hovertemplate = "step %{y}<br>candidate %{x}<br>logit = %{z:+.3f}<br>p = %{customdata:.4f}<extra></extra>"
+    else:
+        scale = {"colorscale": _scale(PROB_SCALE), "zmin": 0.0, "zmax": 1.0}
+        z, other, bar_title, fmt = probs, logits, "p", "%{z:.2f}"
+        hovertemplate = "step %{y}<br>candidate %{x}<br>p = %{z:.4f}<br>logit = %{customdata:+.3f}<extra></extra>"
+    side = kind == "probs" and T > 0
+    heat_end = 0.76 if side else 1.0
+    data = [
+        {
+            "type": "heatmap", "z": f32(z), "customdata": f32(other), "x": col_labels, "y": rows,
+            "hovertemplate": hovertemplate, "xgap": 1, "ygap": 1,
+            "colorbar": {"title": {"text": bar_title, "side": "top", "font": {"size": FONT_SIZE - 2}},
+                         "x": heat_end + 0.005 if side else 1.01, "xanchor": "left", "thickness": 16},
+            "textfont": {"size": CELL_FONT}, **({"texttemplate": fmt} if numbers else {}), **scale,
+        },
+        # the legend entry for the boxes (the boxes are shapes: exactly one cell, at any size)
+        {"type": "scatter", "x": [None], "y": [None], "mode": "markers", "name": "true next character",
+         "marker": {"symbol": "square-open", "size": 16, "color": TARGET_LINE, "line": {"width": 3}}},
+    ]
+    if rest_col:
+        others = np.ones(V, dtype=bool)
+        others[cols] = False
+        data.insert(1, {
+            "type": "heatmap", "z": f32(trace.probs[:, others].sum(axis=1, keepdims=True)), "x": ["rest"],
+            "y": rows, "showscale": False, "xgap": 1, "ygap": 1, "textfont": {"size": CELL_FONT},
+            "hovertemplate": f"step %{{y}}<br>the other {V - len(cols)} characters<br>p = %{{z:.4f}} in total"
+                             "<extra></extra>",
+            **({"texttemplate": fmt} if numbers else {}), **scale,
+        })
+        col_labels = [*col_labels, "rest"]
+    shapes = [  # on category axes, category i sits at position i
+        {"type": "rect", "xref": "x", "yref": "y", "x0": c - 0.5, "x1": c + 0.5, "y0": t - 0.5, "y1": t + 0.5,
+         "line": {"color": TARGET_LINE, "width": 3}}
+        for t, c in enumerate(target_col) if c >= 0
+    ]
+    if title is None:
+        title = "logits (scores before softmax), per time step" if kind == "logits" else \
+            "softmax probabilities, per time step"
+    height = height or int(min(1500, 190 + (34 if T <= 12 else 29) * max(T, 4)))
+    xtitle = "candidate next character"
+    if has_rest:
+        xtitle += (f" ({len(cols)} shown, the other {V - len(cols)} summed in 'rest')" if rest_col
+                   else f" ({len(cols)} shown of {V})")
+    layout = {
+        "xaxis": {"type": "category", "categoryorder": "array", "categoryarray": col_labels,
+                  "tickmode": "array", "tickvals": col_labels, "ticktext": col_labels, "tickangle": 0,
+                  "tickfont": {"size": FONT_SIZE if C <= 16 else FONT_SIZE - 3},
+                  "range": [-0.5, C - 0.5], "domain": [0, heat_end], "side": "top", "title": {"standoff": 6},
+                  "showgrid": False, "zeroline": False},
+        "yaxis": {"type": "category", "categoryorder": "array", "categoryarray": rows,
+                  "tickmode": "array", "tickvals": rows, "ticktext": rows,
+                  "range": [T - 0.5, -0.5], "showgrid": False, "zeroline": False},
+        "legend": {"orientation": "h", "x": 0, "y": -0.02, "yanchor": "top"},
+        "margin": {"t": 130, "b": 50},
+        "shapes": shapes,
+    }
+    if side:
+        loss, p_true = trace.losses, trace.target_probs
+        known = trace.target_ids >= 0
+        data.append({
+            "type": "bar", "x": f32(np.where(known, loss, np.nan)), "y": rows, "orientation": "h",
+            "xaxis": "x2", "yaxis": "y", "marker": {"color": COLORS["target"]}, "cliponaxis": False,
+            "text": [f"p={p_true[t]:.2f}" if known[t] else "" for t in range(T)], "textposition": "outside",
+            "textfont": {"size": CELL_FONT}, "showlegend": False,
+            "customdata": np.stack([f32(p_true), f32(loss)], axis=1),
+            "hovertext": [f"true next {_plain(trace.targets[t])}" if known[t] else "next: predicted now"
+                          for t in range(T)],
+            "hovertemplate": "step %{y}<br>%{hovertext}<br>p = %{customdata[0]:.4f}<br>"
+                             "loss = -ln p = %{customdata[1]:.3f} nats<extra></extra>",
+        })
+        top = float(np.nanmax(np.where(known, loss, np.nan))) if known.any() else 1.0
+        layout["xaxis2"] = {
+            "domain": [0.87, 1.0], "anchor": "y", "side": "top", "range": [0, max(top, 0.5) * 1.6],
+            "title": {"text": "loss −ln p(true)", "font": {"size": FONT_SIZE - 2}, "standoff": 6},
+            "tickfont": {"size": FONT_SIZE - 4}, "nticks": 3,
+        }
+    return _figure(data, title, xtitle, "time step: input character", height, layout)
+
+
+def hello_figure(trace, order=None, title: str = "", height: int | None = None) -> go.Figure:
+    """The char-RNN blog figure with real numbers: one column per time step (labelled by its input
+    character); top to bottom the one-hot input x_t, the hidden state h_t, the logits y_t and the softmax
+    probabilities p_t, with the true next character boxed; under it the predicted and the target character.
+
+    order: the characters in the order to draw the vocabulary rows (e.g. 'h', 'e', 'l', 'o'); every row is
+    labelled with its character, so this only moves rows. Default: vocabulary (index) order.
+    """
+    itos = list(trace.itos)
+    order = list(order) if order is not None and sorted(order) == sorted(itos) else itos
+    perm = [itos.index(c) for c in order]
+    T, H = len(trace.chars), trace.hidden.shape[1]
+    V = len(itos)
+    vocab_rows = [show_char(c) for c in order]
+    blocks = [
+        ("input x<sub>t</sub> (one-hot)", trace.onehot[:, perm], vocab_rows,
+         {"colorscale": ONEHOT_SCALE, "zmin": 0, "zmax": 1, "showscale": False}, "%{z:.0f}"),
+        ("hidden state h<sub>t</sub>", trace.hidden, [f"h[{i}]" for i in range(H)],
+         {"colorscale": _scale(HIDDEN_SCALE), "zmid": 0.0, "zmin": -1.0, "zmax": 1.0}, "%{z:.2f}"),
+        ("logits y<sub>t</sub>", trace.logits[:, perm], vocab_rows,
+         {"colorscale": _scale(LOGIT_SCALE), "zmid": 0.0}, "%{z:.2f}"),
+        ("softmax p<sub>t</sub>", trace.probs[:, perm], vocab_rows,
+         {"colorscale": _scale(PROB_SCALE), "zmin": 0.0, "zmax": 1.0}, "%{z:.2f}"),
+    ]
+    bar_titles = [None, "h", "logit", "p"]
+    n_rows = [V, H, V, V]
+    gap = 1.3  # in row units, between blocks (room for each block's title)
+    first_gap = 2.3  # above the first block: its title and the time-step labels
+    bottom = 3.0  # row units under the last block for predicted vs target (three lines)
+    total = sum(n_rows) + gap * (len(blocks) - 1) + first_gap + bottom
+    row_px = 30
+    height = height or int(total * row_px + 20 + (50 if title else 0))
+    data, layout, annotations, shapes = [], {}, [], []
+    target_row = {c: r for r, c in enumerate(order)}
+    top = 1.0
+    for b, ((name, z, ylabels, scale, fmt), n) in enumerate(zip(blocks, n_rows, strict=True)):
+        top -= (first_gap if b == 0 else gap) / total
+        lo = top - n / total
+        ax = "" if b == 0 else str(b + 1)
+        what = name.split(" ")[0]
+        zl = z.tolist()
+        hover = [[f"t = {trace.offset + t}, input {_plain(trace.chars[t])}<br>{what} {ylabels[r]}: {zl[t][r]:+.4f}"
+                  for t in range(T)] for r in range(n)]
+        colorbar = {"title": {"text": bar_titles[b] or ""}, "y": (top + lo) / 2, "len": (top - lo),
+                    "yanchor": "middle", "thickness": 16, "x": 1.01}
+        data.append({
+            "type": "heatmap", "z": f32(z.T), "x": np.arange(T), "y": np.arange(n), "xaxis": f"x{ax}",
+            "yaxis": f"y{ax}", "texttemplate": fmt, "textfont": {"size": CELL_FONT + 2}, "xgap": 2, "ygap": 2,
+            "hovertext": hover, "hovertemplate": "%{hovertext}<extra></extra>", "colorbar": colorbar, **scale,
+        })
+        layout[f"yaxis{ax}"] = {
+            "domain": [lo, top], "anchor": f"x{ax}", "tickvals": list(range(n)), "ticktext": ylabels,
+            "autorange": "reversed", "showgrid": False, "zeroline": False, "title": {"text": ""},
+            "tickfont": {"size": FONT_SIZE + (4 if b != 1 else 0)},
+        }
+        layout[f"xaxis{ax}"] = {
+            "anchor": f"y{ax}", "showticklabels": b == 0, "side": "top", "showgrid": False, "zeroline": False,
+            "tickvals": list(range(T)), "range": [-0.5, T - 0.5], "title": {"text": ""},
+            "ticktext": [f"t={trace.offset + t}: <b>{show_char(c)}</b>" for t, c in enumerate(trace.chars)],
+            "tickfont": {"size": FONT_SIZE + 2}, "tickangle": 0,
+            **({} if b == 0 else {"matches": "x"}),
+        }
+        annotations.append({"text": f"<b>{b + 1}. {name}</b>", "xref": "paper", "yref": "paper", "x": 0,
+                            "y": top, "xanchor": "left", "yanchor": "bottom", "showarrow": False,
+                            "font": {"size": FONT_SIZE}, "yshift": 34 if b == 0 else 0})
+        if b >= 2:  # box the true next character in the logits and the probabilities
+            shapes += [{"type": "rect", "xref": f"x{ax}", "yref": f"y{ax}", "x0": t - 0.5, "x1": t + 0.5,
+                        "y0": target_row[tgt] - 0.5, "y1": target_row[tgt] + 0.5,
+                        "line": {"color": TARGET_LINE, "width": 3}}
+                       for t, tgt in enumerate(trace.targets) if tgt is not None]
+        top = lo
+    # under the last block: predicted (argmax) vs target, per time step
+    pred = trace.predicted_ids
+    for t in range(T):
+        tgt = trace.targets[t]
+        guess = itos[int(pred[t])]
+        ok = tgt is not None and guess == tgt
+        mark = "" if tgt is None else (" ✓" if ok else " ✗")
+        color = COLORS["reference"] if tgt is None else ("#2ca02c" if ok else COLORS["target"])
+        text = (f"predicted <b>{show_char(guess)}</b>{mark}<br>p = {trace.probs[t, pred[t]]:.2f}<br>"
+                f"target <b>{show_char(tgt) if tgt is not None else '?'}</b>")
+        annotations.append({"text": text, "xref": "x4", "yref": "paper", "x": t, "y": top - 0.4 / total,
+                            "xanchor": "center", "yanchor": "top", "showarrow": False,
+                            "font": {"size": FONT_SIZE + 2, "color": color}})
+    layout.update(annotations=annotations, shapes=shapes,
+                  margin={"l": 80, "r": 90, "t": 60 if title else 10, "b": 10})
+    return _figure(data, title, "", "", height, layout)

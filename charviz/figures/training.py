@@ -1,0 +1,119 @@
+"""Training figures: loss, gradient norm and speed against the training step (redrawn every second)."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from charviz.figures.style import (
+    COLORS,
+    _hline,
+    _layout,
+    _line,
+    _log10_span,
+    f32,
+)
+
+# ---- training figures
+# Redrawn every second while training, in the server thread that shares the GIL with the training thread:
+# each figure is built in one go.Figure(data, layout) call (incremental add_*/update_* calls cost ~4x more).
+
+MAX_POINTS = 1500  # points per curve sent to the browser; History already keeps at most 4000 rows
+
+
+def _rows(history: list[dict], key: str, applied_only: bool = True):
+    """(steps, values) of one metric from TrainingRun history rows; non-finite values become NaN (gaps)."""
+    rows = [r for r in history if r.get("applied", True)] if applied_only else list(history)
+    stride = max(1, -(-len(rows) // MAX_POINTS))
+    rows = rows[::stride]
+    steps = f32([r["step"] for r in rows])
+    vals = f32([r[key] for r in rows])
+    vals[~np.isfinite(vals)] = np.nan
+    return steps, vals
+
+
+def smooth(values, alpha: float = 0.1) -> np.ndarray:
+    """Exponential moving average (NaN-tolerant): the trend line drawn over a noisy per-step curve."""
+    out = np.empty(len(values), dtype=np.float32)
+    acc = np.nan
+    for i, v in enumerate(values):
+        if np.isfinite(v):
+            acc = v if not np.isfinite(acc) else (1 - alpha) * acc + alpha * v
+        out[i] = acc
+    return out
+
+
+
+
+def loss_figure(history: list[dict], val_history: list[dict], vocab_size: int, height: int = 440) -> go.Figure:
+    """Train (per step, and smoothed) and validation loss in bits/char against steps, with log2(V) marked.
+
+    history rows carry "step" and "bits"; val_history rows "step" and "val_bits". log2(V) is the loss of a
+    uniform guess over the V characters of the vocabulary: a model that learned anything is below it.
+    """
+    steps, bits = _rows(history, "bits")
+    data = []
+    if len(steps):
+        data.append(_line(steps, bits, "train (each step)", COLORS["train"], 1, opacity=0.35))
+        data.append(_line(steps, smooth(bits), "train (smoothed)", COLORS["train"], 3))
+    if val_history:
+        vs, vb = _rows(val_history, "val_bits", applied_only=False)
+        data.append(_line(vs, vb, "validation", COLORS["val"], 3, mode="lines+markers", marker={"size": 7}))
+    uniform = float(np.log2(max(vocab_size, 2)))
+    shape, label = _hline(uniform, COLORS["reference"], f"uniform guess: log₂({vocab_size}) = {uniform:.2f}",
+                          "right")
+    finite = bits[np.isfinite(bits)]
+    top = max(uniform * 1.12, float(finite.max()) * 1.05 if finite.size else 0.0)
+    yaxis = {"range": [0, min(top, uniform * 2.5)]}
+    layout = _layout("loss", "training step", "bits per character", height, yaxis, shapes=[shape],
+                     annotations=[label])
+    return go.Figure(data=data, layout=layout)
+
+
+def grad_norm_figure(history: list[dict], clip: float | None, height: int = 440) -> go.Figure:
+    """Global gradient norm per step before and after clipping (log scale), the threshold, and clip events.
+
+    A clip event is a step whose norm exceeded the threshold: the update used the gradient scaled down to it.
+    Refused steps (non-finite loss or gradient) are marked too: they are where training paused itself.
+    """
+    steps, before = _rows(history, "grad_norm")
+    data = [_line(steps, before, "before clipping", COLORS["grad"], 2)]
+    shapes, annotations = [], []
+    if clip is not None:
+        _, after = _rows(history, "grad_norm_clipped")
+        data.append(_line(steps, after, "after clipping (used)", COLORS["train"], 2, line={"dash": "dot"}))
+        shape, label = _hline(clip, COLORS["clipped"], f"clip threshold {clip:g}", "left", log=True)
+        shapes, annotations = [shape], [label]
+    fired = [r for r in history if r.get("clipped")]
+    if fired:
+        data.append({"type": "scatter", "mode": "markers", "name": f"clipping fired ({len(fired):,}×)",
+                     "x": f32([r["step"] for r in fired[-MAX_POINTS:]]),
+                     "y": f32([r["grad_norm"] for r in fired[-MAX_POINTS:]]),
+                     "marker": {"color": COLORS["clipped"], "symbol": "x", "size": 9}})
+    refused = [r for r in history if not r.get("applied", True)]
+    if refused:
+        finite = before[np.isfinite(before)]
+        top = float(finite.max()) if finite.size else 1.0
+        ys = [r["grad_norm"] if np.isfinite(r["grad_norm"]) else top for r in refused]
+        data.append({"type": "scatter", "mode": "markers", "name": "step refused (not finite)",
+                     "x": f32([r["step"] for r in refused]), "y": f32(ys),
+                     "marker": {"color": "black", "symbol": "triangle-down", "size": 14}})
+    # whole decades, at least two, threshold included: one label per power of ten, never a clutter of 2..9
+    lo, hi = _log10_span(before) or (-1.0, 1.0)
+    if clip is not None:
+        lo, hi = min(lo, np.log10(clip)), max(hi, np.log10(clip))
+    lo, hi = np.floor(lo), np.ceil(hi + 0.15)
+    yaxis = {"type": "log", "exponentformat": "power", "dtick": 1, "range": [lo, max(hi, lo + 2)]}
+    layout = _layout("gradient norm", "training step", "‖gradient‖ (log scale)", height, yaxis, shapes=shapes,
+                     annotations=annotations)
+    return go.Figure(data=data, layout=layout)
+
+
+def speed_figure(history: list[dict], height: int = 300) -> go.Figure:
+    """Training throughput: characters processed per second at each step (and smoothed)."""
+    steps, cps = _rows(history, "chars_per_sec", applied_only=False)
+    data = [_line(steps, cps, "each step", COLORS["reference"], 1, opacity=0.4),
+            _line(steps, smooth(cps), "smoothed", COLORS["reference"], 3)]
+    layout = _layout("training speed", "training step", "characters / second", height, {"rangemode": "tozero"},
+                     showlegend=False)
+    return go.Figure(data=data, layout=layout)
