@@ -25,7 +25,7 @@ _WHERE = {
     "StepStats": "charviz.train",
     "TrainConfig": "charviz.config",
     "Trainer": "charviz.train",
-    "TrainingRun": "charviz.train",
+    "TrainingRun": "charviz.run",
 }
 
 __all__ = sorted(_WHERE)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import statistics
@@ -45,8 +44,8 @@ from charviz.bench_ref import MinCharRNN
 from charviz.data import Vocab, check_text, load_corpus
 from charviz.inspect import forward_trace, gradient_flow
 from charviz.train import TrainConfig, Trainer
+from charviz.units import LN2
 
-LN2 = math.log(2.0)
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = REPO.parent / "shared" / "data" / "tinyshakespeare.txt"
 

@@ -17,11 +17,9 @@ Both produce the same losses and gradients (up to float rounding), so they learn
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-LN2 = math.log(2.0)
+from charviz.units import LN2
 
 
 def _log_softmax(y: np.ndarray) -> np.ndarray:

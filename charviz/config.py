@@ -8,6 +8,21 @@ from dataclasses import asdict, dataclass, fields
 
 CELLS = ("rnn", "lstm", "gru")
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adagrad")
+DEFAULT_CORPUS = "hello"  # the built-in text a new session trains on
+
+
+def check_lr(lr: float) -> float:
+    """The learning rate if it is usable (a positive finite number), else ValueError."""
+    if not (lr > 0 and math.isfinite(lr)):
+        raise ValueError("the learning rate must be a positive number")
+    return lr
+
+
+def check_clip(clip: float | None) -> float | None:
+    """The clipping threshold if it is usable (a positive number, or None for no clipping), else ValueError."""
+    if clip is not None and not clip > 0:
+        raise ValueError("clip must be a positive number or None")
+    return clip
 
 
 @dataclass
@@ -32,10 +47,8 @@ class TrainConfig:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}")
         if self.hidden_size < 1 or self.seq_len < 1 or self.batch_size < 1:
             raise ValueError("hidden_size, seq_len and batch_size must be >= 1")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError("the learning rate must be a positive number")
-        if self.clip is not None and not self.clip > 0:
-            raise ValueError("clip must be a positive number or None")
+        check_lr(self.lr)
+        check_clip(self.clip)
 
     def to_dict(self) -> dict:
         return asdict(self)

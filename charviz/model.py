@@ -106,6 +106,3 @@ class CharRNN(nn.Module):
     def hidden_of(state: State) -> torch.Tensor:
         """The h part of a state (what the head reads)."""
         return state[0] if isinstance(state, tuple) else state
-
-    def num_params(self) -> int:
-        return sum(p.numel() for p in self.parameters())

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from charviz.config import TrainConfig
+from charviz.config import DEFAULT_CORPUS, TrainConfig
 from charviz.ui import boot
 
 boot.leave_pages_folder_mode()  # a page opened as a new server's first request (see charviz/ui/boot.py)
@@ -16,7 +16,7 @@ if boot.loaded():
     ws = get_workspace()
     source_label, config = ws.source.label, ws.config
 else:  # the server's first seconds: torch is still loading, and a new session trains on the defaults
-    source_label, config = boot.DEFAULT_CORPUS, TrainConfig()
+    source_label, config = DEFAULT_CORPUS, TrainConfig()
 
 st.title("charviz: watch a character-level RNN learn")
 st.markdown("#### A small recurrent network learns to predict the next character of a text, live, while you "

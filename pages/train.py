@@ -18,6 +18,7 @@ from charviz.ui.settings import (
     text_controls,
 )
 from charviz.ui.sidebar import diverging, live_every
+from charviz.ui.status import describe
 
 leave_pages_folder_mode()  # a page opened as a new server's first request (see charviz/ui/boot.py)
 
@@ -55,7 +56,7 @@ st.caption("The model reads the text one character at a time and learns to predi
 def live_view() -> None:
     """Everything that moves while training: status line, loss, gradient norm, speed, a sample."""
     snap = get_workspace().run.snapshot()
-    st.markdown(f"### {snap.message}")
+    st.markdown(f"### {describe(snap)}")
     bad = diverging(snap.history, len(snap.vocab))
     if snap.error:
         st.error(f"Training paused itself at step {snap.step:,}: {snap.error}.", icon=":material/warning:")

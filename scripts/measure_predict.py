@@ -29,7 +29,8 @@ sys.path.insert(0, str(ROOT))
 from charviz import figures as F  # noqa: E402
 from charviz.data import load_corpus  # noqa: E402
 from charviz.inspect import forward_trace  # noqa: E402
-from charviz.train import TrainConfig, Trainer, TrainingRun  # noqa: E402
+from charviz.run import TrainingRun  # noqa: E402
+from charviz.train import TrainConfig, Trainer  # noqa: E402
 from charviz.ui.predict_widgets import LIVE  # noqa: E402
 
 CHROMIUM = os.environ.get("CHARVIZ_CHROMIUM", "/usr/bin/chromium")

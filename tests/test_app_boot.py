@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from charviz.config import TrainConfig
+from charviz.config import DEFAULT_CORPUS, TrainConfig
 from charviz.ui import boot
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,7 +21,7 @@ APP = str(ROOT / "app.py")
 def test_entry_modules_do_not_import_torch():
     """What app.py imports before it draws the first page: no torch (about 2 s to import)."""
     code = (
-        "import sys, streamlit, charviz, charviz.config, charviz.ui.boot\n"
+        "import sys, streamlit, charviz, charviz.config, charviz.units, charviz.ui.boot, charviz.ui.status\n"
         "assert 'torch' not in sys.modules\n"
         "from charviz import TrainConfig, Trainer\n"  # the package's names still load, on first use
         "assert 'torch' in sys.modules and Trainer.__module__ == 'charviz.train'\n"
@@ -47,10 +47,10 @@ def test_first_page_while_loading_shows_a_new_sessions_true_state(still_loading)
     assert not at.exception
     assert "ready" in at.sidebar.markdown[0].value
     cfg = TrainConfig()
-    assert f"text: **{boot.DEFAULT_CORPUS}** · {cfg.cell.upper()} {cfg.hidden_size}" in at.sidebar.caption[0].value
+    assert f"text: **{DEFAULT_CORPUS}** · {cfg.cell.upper()} {cfg.hidden_size}" in at.sidebar.caption[0].value
     assert sidebar_numbers(at) == {"step": "0", "chars / s": "0", "train bits/char": "–", "validation": "–"}
     assert "charviz_workspace" not in at.session_state  # no model made yet: nothing waited for torch
-    assert f"**{boot.DEFAULT_CORPUS}**" in "\n".join(m.value for m in at.markdown)  # the home page's text
+    assert f"**{DEFAULT_CORPUS}**" in "\n".join(m.value for m in at.markdown)  # the home page's text
 
     # the loading finishes: the same app draws the real sidebar, with the same numbers for a new model
     still_loading.set()

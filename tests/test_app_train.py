@@ -112,7 +112,7 @@ def test_start_pause_resume_step_and_reset_change_the_state():
     assert "paused" in state_line(at)
     paused_at = step(at)
     assert paused_at >= n
-    time.sleep(0.5)
+    assert workspace(at).run._parked.wait(30)  # the thread is back to waiting, without another step
     at.run()
     assert step(at) == paused_at, "a paused run must not train"
     assert at.button(key="sb_start_pause").label == "Resume"
@@ -134,7 +134,7 @@ def test_step_on_a_running_run_pauses_it_first():
     at.button(key="sb_step").click().run()
     assert "paused" in state_line(at)
     s = step(at)
-    time.sleep(0.4)
+    assert workspace(at).run._parked.wait(30)
     at.run()
     assert step(at) == s
 

@@ -16,16 +16,10 @@ import time
 
 import streamlit as st
 
-from charviz.config import TrainConfig
+from charviz.config import DEFAULT_CORPUS, TrainConfig
+from charviz.ui.status import draw_head, draw_metrics
 
-DEFAULT_CORPUS = "hello"  # the text a new session trains on
 LOADING_POLL_S = 0.25  # the placeholder sidebar checks this often whether the loading is done
-STATE_WORDS = {  # markdown: material icons render everywhere (emoji fonts are missing on some machines)
-    "running": ":green[:material/play_circle:] training",
-    "paused": ":orange[:material/pause_circle:] paused",
-    "idle": ":gray[:material/radio_button_unchecked:] ready",
-    "stopped": ":gray[:material/stop_circle:] stopped",
-}
 
 _loaded = threading.Event()
 _start_lock = threading.Lock()
@@ -71,27 +65,6 @@ def leave_pages_folder_mode() -> None:
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
-
-
-def fmt_bits(x: float | None) -> str:
-    if x is None:
-        return "–"
-    return f"{x:.3f}" if abs(x) < 100 else f"{x:,.0f}"
-
-
-def draw_head(state: str, source_label: str, config: TrainConfig) -> None:
-    """The sidebar's first lines: the run's state in words, and what it trains."""
-    st.markdown(f"#### {STATE_WORDS.get(state, state)}")
-    st.caption(f"text: **{source_label}** · {config.cell.upper()} {config.hidden_size}")
-
-
-def draw_metrics(step: int, chars_per_sec: float, bits: float | None, val_bits: float | None) -> None:
-    """Step, chars/s, train and validation bits per character, as the sidebar's big numbers."""
-    c1, c2 = st.columns(2)
-    c1.metric("step", f"{step:,}")
-    c2.metric("chars / s", f"{chars_per_sec:,.0f}")
-    c1.metric("train bits/char", fmt_bits(bits))
-    c2.metric("validation", fmt_bits(val_bits))
 
 
 def _act(action: str, token: str) -> None:

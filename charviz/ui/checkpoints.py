@@ -7,7 +7,7 @@ import functools
 import streamlit as st
 
 from charviz.checkpoint import CheckpointError, load, to_bytes, trainer_from_checkpoint
-from charviz.train import TrainingRun
+from charviz.run import TrainingRun
 from charviz.ui.session import Workspace, reset
 from charviz.ui.settings import sync_widgets
 

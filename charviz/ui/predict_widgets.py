@@ -16,6 +16,7 @@ from charviz.hello import BLOG_ORDER, HIDDEN_SIZES, INPUT, TARGET, hello_trace, 
 from charviz.inspect import forward_trace, generate
 from charviz.ui.session import get_workspace
 from charviz.ui.sidebar import live_every
+from charviz.ui.status import state_words
 
 MAX_PREFIX = 2000  # characters in the prefix box
 MAX_COLS = 20  # heatmap columns before the rest of the vocabulary is summed
@@ -28,7 +29,6 @@ SNAP_KEY = "_predict_snapshot"
 STALE_S = 3.0  # while typing, a snapshot this old is still shown rather than waiting for the trainer
 LOCK_WAIT_S = 0.03  # ... after waiting this long for the training step in progress
 DEFAULT_PREFIX = {"hello": "hell", "python": "def main(", "long-range": None}
-STATE_WORDS = {"running": "training", "paused": "paused", "idle": "not trained yet", "stopped": "stopped"}
 
 
 def read_escapes(text: str) -> str:
@@ -94,7 +94,7 @@ def latest_snapshot(run, typing: bool = False):
 
 
 def _status(snap) -> None:
-    words = STATE_WORDS.get(snap.state, snap.state)
+    words = state_words(snap.state)
     st.caption(f"Model at step **{snap.step:,}** ({words}) · {snap.config.cell.upper()} "
                f"{snap.config.hidden_size} · vocabulary of {len(snap.vocab)} characters"
                + (" · the views follow the training every second" if snap.state == "running" else ""))

@@ -1,7 +1,8 @@
 """This browser session's training run: made on first use, its thread stopped when the tab goes away.
 
-Every page calls `get_run()` (or `get_workspace()` for the run plus the text it trains on) and reads
-`get_run().snapshot()`. Nothing here trains inside a script run: the TrainingRun owns a daemon thread.
+Every page calls `get_workspace()` (the run plus the text it trains on) and reads
+`get_workspace().run.snapshot()`. Nothing here trains inside a script run: the TrainingRun owns a daemon
+thread.
 
 Lifetime: the Workspace is a session-scoped `st.cache_resource`, so a closed tab fires `on_release`, which
 stops the thread. Streamlit also releases it on a network blip while keeping the session (and its
@@ -18,9 +19,10 @@ from dataclasses import dataclass, field
 import streamlit as st
 import torch
 
+from charviz.config import DEFAULT_CORPUS, TrainConfig
 from charviz.data import CORPORA, check_text, load_corpus
-from charviz.train import TrainConfig, Trainer, TrainingRun
-from charviz.ui.boot import DEFAULT_CORPUS
+from charviz.run import TrainingRun
+from charviz.train import Trainer
 
 DEFAULT_K = 8  # distance of the long-range task
 TORCH_THREADS = 1  # intra-op threads, shared by every session of the server process
@@ -128,11 +130,6 @@ def _session_workspace() -> Workspace:
 def get_workspace() -> Workspace:
     """This browser session's Workspace (created on first use)."""
     return _session_workspace()
-
-
-def get_run() -> TrainingRun:
-    """This browser session's TrainingRun. Read it with `get_run().snapshot()` (.model, .vocab, ...)."""
-    return get_workspace().run
 
 
 def reset(text: str, config: TrainConfig, source: Source, trainer: Trainer | None = None) -> Workspace:

@@ -13,9 +13,9 @@ import time
 
 import streamlit as st
 
-from charviz.train import Snapshot
-from charviz.ui.boot import draw_head, draw_metrics
+from charviz.run import Snapshot
 from charviz.ui.session import Workspace, get_workspace, reset
+from charviz.ui.status import draw_head, draw_metrics
 
 REFRESH_S = 1.0  # seconds between live redraws while training
 
