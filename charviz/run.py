@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from charviz.config import TrainConfig
 from charviz.data import Vocab
 from charviz.model import CharRNN
+from charviz.snapshots import SnapshotStore
 from charviz.train import StepStats, Trainer
 from charviz.units import to_bits
 
@@ -93,6 +94,8 @@ class TrainingRun:
         self._eval_cost = 0.0  # seconds the last evaluation took
         self._frozen: tuple[int, CharRNN] | None = None
         self._cps = 0.0
+        self.snapshots = SnapshotStore()  # the weights at earlier steps (rewind), bounded
+        self.snapshots.add(trainer.steps, trainer.model)
 
     # -- control -------------------------------------------------------------------------------------------
 
@@ -186,6 +189,8 @@ class TrainingRun:
         self.last = stats
         self._cps = stats.chars_per_sec if self._cps == 0 else 0.9 * self._cps + 0.1 * stats.chars_per_sec
         self.history.add(self._record(stats))
+        if stats.applied:
+            self.snapshots.add(self.trainer.steps, self.trainer.model)
         if not stats.applied and self.pause_on_nonfinite:
             self.error = f"step refused: {stats.reason}"
             self._run.clear()

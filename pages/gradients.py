@@ -6,6 +6,7 @@ from charviz import figures
 from charviz.data import show_text
 from charviz.inspect import gradient_flow, long_range_recall, scalar_bptt
 from charviz.ui.boot import leave_pages_folder_mode
+from charviz.ui.rewind import model_for_view, rewind_slider, view_banner
 from charviz.ui.session import get_workspace
 from charviz.ui.sidebar import live_every
 
@@ -67,9 +68,15 @@ text = st.text_input("sequence to unroll (inputs = all but the last character, t
                      value=default, key="g_text")
 
 
+rewind_slider("gradients", ws.run)
+
+
 @st.fragment(run_every=live_every(ws))
 def live_flow(text: str) -> None:
-    snap = get_workspace().run.snapshot()
+    run = get_workspace().run
+    snap = run.snapshot()
+    view = model_for_view(snap, run)
+    view_banner(view)
     unknown = snap.vocab.unknown(text)
     if unknown:
         shown = " and ".join(", ".join(f"'{show_text(c)}'" for c in unknown).rsplit(", ", 1))
@@ -83,9 +90,9 @@ def live_flow(text: str) -> None:
     if len(text) < 2:
         st.info("Type at least two characters: an input and the character it should predict.", icon="⌨️")
         return
-    flow = gradient_flow(snap.model, snap.vocab, text)
+    flow = gradient_flow(view.model, snap.vocab, text)
     window = snap.config.seq_len
-    st.caption(f"{snap.config.cell.upper()}, hidden size {snap.config.hidden_size}, step {snap.step:,} · "
+    st.caption(f"{snap.config.cell.upper()}, hidden size {snap.config.hidden_size}, step {view.step:,} · "
                f"training truncates backpropagation after {window} steps (the shaded part never gets a gradient)")
     first, last = float(flow.grad_norm_last[0]), float(flow.grad_norm_last[-1])
     m1, m2, m3 = st.columns(3)
@@ -126,7 +133,9 @@ def live_recall() -> None:
                 "near 2 bits at the recall step.", icon="🧠")
         return
     snap = ws.run.snapshot()
-    r = long_range_recall(snap.model, snap.vocab, ws.run.trainer.val_text or ws.text)
+    view = model_for_view(snap, ws.run)
+    view_banner(view)
+    r = long_range_recall(view.model, snap.vocab, ws.run.trainer.val_text or ws.text)
     c1, c2, c3 = st.columns(3)
     c1.metric(f"key recalled after k = {r.k} fillers", f"{r.accuracy:.0%}", help=f"over {r.n} held-out lines")
     c2.metric("loss at the recall step", f"{r.bits:.2f} bits", help="mean −log₂ p(key) at the character after ':'")

@@ -4,10 +4,12 @@ import math
 
 import streamlit as st
 
-from charviz.figures import grad_norm_figure, loss_figure, speed_figure
+from charviz.figures import grad_norm_figure, speed_figure
 from charviz.inspect import generate
+from charviz.ui.baseline import ngram_caption, ngram_for
 from charviz.ui.boot import leave_pages_folder_mode
 from charviz.ui.checkpoints import checkpoint_panel
+from charviz.ui.rewind import loss_chart
 from charviz.ui.session import get_workspace, reset
 from charviz.ui.settings import (
     Wanted,
@@ -69,7 +71,11 @@ def live_view() -> None:
     elif snap.step == 0 and snap.state != "running":
         st.info("Choose a text and a model below (or keep the defaults), then press **Start** in the sidebar.")
     c1, c2 = st.columns(2)
-    c1.plotly_chart(loss_figure(snap.history, snap.val_history, len(snap.vocab)), key="loss_chart", theme=None)
+    run = get_workspace().run
+    ngram = ngram_for(run.trainer)  # None while it is fitted (in the background, once per text)
+    with c1:
+        loss_chart(snap, run, ngram)
+        ngram_caption(ngram)
     c2.plotly_chart(grad_norm_figure(snap.history, snap.config.clip), key="grad_chart", theme=None)
 
 

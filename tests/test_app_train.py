@@ -195,7 +195,7 @@ def test_loss_chart_has_train_validation_and_uniform_guess():
     spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
                 if json.loads(c.proto.spec)["layout"]["title"]["text"] == "loss")
     names = [t["name"] for t in spec["data"]]
-    assert names == ["train (each step)", "train (smoothed)", "validation"]
+    assert names == ["train (each step)", "train (smoothed)", "validation", "kept snapshots"]
     assert spec["layout"]["shapes"][0]["y0"] == pytest.approx(2.0)  # log2(4) for hello
     assert "log₂(4)" in spec["layout"]["annotations"][0]["text"]
     assert spec["layout"]["yaxis"]["title"]["text"] == "bits per character"

@@ -22,6 +22,8 @@ COLORS = {
     "clipped": "#d62728",
     "reference": "#7f7f7f",
     "target": "#d62728",
+    "ngram": "#9467bd",
+    "snapshot": "#8c564b",
 }
 
 

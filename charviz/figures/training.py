@@ -13,6 +13,7 @@ from charviz.figures.style import (
     _log10_span,
     f32,
 )
+from charviz.i18n import t
 
 # ---- training figures
 # Redrawn every second while training, in the server thread that shares the GIL with the training thread:
@@ -45,11 +46,14 @@ def smooth(values, alpha: float = 0.1) -> np.ndarray:
 
 
 
-def loss_figure(history: list[dict], val_history: list[dict], vocab_size: int, height: int = 440) -> go.Figure:
+def loss_figure(history: list[dict], val_history: list[dict], vocab_size: int, height: int = 440,
+                baseline=None, marks=None) -> go.Figure:
     """Train (per step, and smoothed) and validation loss in bits/char against steps, with log2(V) marked.
 
     history rows carry "step" and "bits"; val_history rows "step" and "val_bits". log2(V) is the loss of a
     uniform guess over the V characters of the vocabulary: a model that learned anything is below it.
+    `baseline` (a charviz.ngram.Baseline) adds the n-gram model's held-out bits/char as a second line;
+    `marks` (steps) puts a marker on the smoothed train curve at each kept snapshot (see charviz.snapshots).
     """
     steps, bits = _rows(history, "bits")
     data = []
@@ -59,15 +63,35 @@ def loss_figure(history: list[dict], val_history: list[dict], vocab_size: int, h
     if val_history:
         vs, vb = _rows(val_history, "val_bits", applied_only=False)
         data.append(_line(vs, vb, "validation", COLORS["val"], 3, mode="lines+markers", marker={"size": 7}))
+    if marks is not None and len(marks) and len(steps):
+        data.append(_snapshot_marks(steps, smooth(bits), marks))
     uniform = float(np.log2(max(vocab_size, 2)))
     shape, label = _hline(uniform, COLORS["reference"], f"uniform guess: log₂({vocab_size}) = {uniform:.2f}",
                           "right")
+    shapes, labels = [shape], [label]
+    if baseline is not None:
+        shape, label = _hline(baseline.bits, COLORS["ngram"], t("baseline.line", n=baseline.n,
+                                                                 bits=f"{baseline.bits:.2f}"), "left")
+        shapes.append(shape)
+        labels.append(label)
     finite = bits[np.isfinite(bits)]
     top = max(uniform * 1.12, float(finite.max()) * 1.05 if finite.size else 0.0)
     yaxis = {"range": [0, min(top, uniform * 2.5)]}
-    layout = _layout("loss", "training step", "bits per character", height, yaxis, shapes=[shape],
-                     annotations=[label])
+    layout = _layout("loss", "training step", "bits per character", height, yaxis, shapes=shapes,
+                     annotations=labels)
     return go.Figure(data=data, layout=layout)
+
+
+def _snapshot_marks(steps: np.ndarray, values: np.ndarray, marks) -> dict:
+    """Diamonds on a curve at the kept snapshot steps (at the curve's value of the nearest recorded step);
+    each point's customdata is its step, so a click (plotly selection) names the snapshot."""
+    marks = np.asarray(sorted(marks), dtype=np.int64)
+    i = np.clip(np.searchsorted(steps, marks), 0, len(steps) - 1)
+    return {"type": "scatter", "mode": "markers", "name": t("rewind.marks"), "x": f32(marks),
+            "y": f32(values[i]), "customdata": marks.tolist(),
+            "hovertemplate": t("rewind.mark_hover") + "<extra></extra>",
+            "marker": {"color": COLORS["snapshot"], "symbol": "diamond", "size": 10,
+                       "line": {"color": "white", "width": 1}}}
 
 
 def grad_norm_figure(history: list[dict], clip: float | None, height: int = 440) -> go.Figure:

@@ -7,6 +7,7 @@ import functools
 import streamlit as st
 
 from charviz.checkpoint import CheckpointError, load, to_bytes, trainer_from_checkpoint
+from charviz.i18n import t
 from charviz.run import TrainingRun
 from charviz.ui.session import Workspace, reset
 from charviz.ui.settings import sync_widgets
@@ -48,6 +49,7 @@ def checkpoint_panel(ws: Workspace, step: int) -> None:
             file_name=f"charviz-{cfg.cell}{cfg.hidden_size}-step{step}.pt", mime="application/octet-stream",
             on_click="ignore", help="weights, optimizer state, settings, vocabulary and step count")
         st.caption("Loading never runs code from the file (weights-only loading).")
+        st.caption(t("rewind.checkpoint_note"))
     with c2:
         st.file_uploader(f"a charviz checkpoint (.pt, at most {MAX_CHECKPOINT_MB} MB)", type=["pt"],
                          key="ckpt_upload", max_upload_size=MAX_CHECKPOINT_MB)

@@ -7,13 +7,17 @@ figures from charviz.figures, tables and HTML from charviz.tables. Nothing is co
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import streamlit as st
 
 from charviz import figures, tables
 from charviz.data import show_text
 from charviz.hello import BLOG_ORDER, HIDDEN_SIZES, INPUT, TARGET, hello_trace, hello_trainer, predictions
+from charviz.i18n import t
 from charviz.inspect import forward_trace, generate
+from charviz.snapshots import SnapshotStore
+from charviz.ui.rewind import choose, model_for_view, rewind_slider, view_banner, view_of
 from charviz.ui.session import get_workspace
 from charviz.ui.sidebar import live_every
 from charviz.ui.status import state_words
@@ -93,7 +97,10 @@ def latest_snapshot(run, typing: bool = False):
     return snap
 
 
-def _status(snap) -> None:
+def _status(snap, view) -> None:
+    if not view.live:
+        view_banner(view)
+        return
     words = state_words(snap.state)
     st.caption(f"Model at step **{snap.step:,}** ({words}) · {snap.config.cell.upper()} "
                f"{snap.config.hidden_size} · vocabulary of {len(snap.vocab)} characters"
@@ -107,13 +114,15 @@ def prediction_panel() -> None:
     """Prefix box, top-k bar chart, per-step probability / logit heatmaps and the table: a live fragment."""
     ws = get_workspace()
     _restore_prefix(ws)
+    rewind_slider("predict", ws.run)
 
     @st.fragment(run_every=live_every(ws))
     def _panel() -> None:
         ws = get_workspace()
         typing = st.session_state.get(PREFIX_KEY) != st.session_state.get(KEEP_KEY)
         snap = latest_snapshot(ws.run, typing)
-        vocab, model = snap.vocab, snap.model
+        view = model_for_view(snap, ws.run)
+        vocab, model = snap.vocab, view.model
         c1, c2, c3 = st.columns([5, 1.4, 1.4])
         raw = c1.text_input(
             "Prefix: type, and the prediction follows", key=PREFIX_KEY, live=LIVE, max_chars=MAX_PREFIX,
@@ -132,7 +141,7 @@ def prediction_panel() -> None:
                                  help="The other characters' probabilities are summed in one 'rest' column.")
             numbers = st.toggle("print the numbers in the cells", value=False, key="predict_numbers",
                                 help="Always on for small grids.")
-        _status(snap)
+        _status(snap, view)
         prefix = read_escapes(raw) if escapes else raw
         known, dropped = vocab.drop_unknown(prefix)
         if dropped:
@@ -198,10 +207,12 @@ def sampling_panel() -> None:
                                help="The same seed, model and settings give the same text.")
         go = c4.button("Generate", type="primary", key="predict_sample_go", width="stretch")
         if go:
-            snap = get_workspace().run.snapshot()
+            run = get_workspace().run
+            snap = run.snapshot()
+            view = model_for_view(snap, run)
             known, _ = snap.vocab.drop_unknown(current_prefix())
-            pairs = generate(snap.model, snap.vocab, known, n, temp, int(seed))
-            st.session_state["predict_sample_result"] = {"prefix": known, "pairs": pairs, "step": snap.step,
+            pairs = generate(view.model, snap.vocab, known, n, temp, int(seed))
+            st.session_state["predict_sample_result"] = {"prefix": known, "pairs": pairs, "step": view.step,
                                                  "temperature": temp, "seed": int(seed)}
         res = st.session_state.get("predict_sample_result")
         if res is None:
@@ -220,6 +231,7 @@ def sampling_panel() -> None:
 # hello, step by step: a tiny trainer of this page's own, in session_state (the main run is untouched)
 
 HELLO_KEY = "hello_trainer"
+HELLO_SNAPS = "hello_snapshots"
 HELLO_SEED = 3  # first weights: at hidden size 4 this untrained model guesses 'hhhh', all wrong (any seed learns)
 HELLO_TRAIN_STEPS = 200  # one press of Train
 HELLO_CHUNKS = 20  # redraws during one press (so the class sees the numbers move)
@@ -234,19 +246,46 @@ def _hello() -> object:
     return tr
 
 
+@dataclass
+class _HelloRun:
+    """The hello trainer with the snapshots of its weights (for the page's "model at step" slider)."""
+
+    trainer: object
+    snapshots: SnapshotStore
+
+
+def _hello_run() -> _HelloRun:
+    tr = _hello()
+    run = st.session_state.get(HELLO_SNAPS)
+    if run is None or run.trainer is not tr:
+        run = _HelloRun(tr, SnapshotStore())
+        run.snapshots.add(tr.steps, tr.model)
+        st.session_state[HELLO_SNAPS] = run
+    return run
+
+
+def _hello_step(run: _HelloRun) -> None:
+    run.trainer.step()
+    run.snapshots.add(run.trainer.steps, run.trainer.model)
+
+
 def _hello_new_weights() -> None:
     st.session_state["hello_seed"] = st.session_state.get("hello_seed", HELLO_SEED) + 1
     st.session_state.pop(HELLO_KEY, None)
 
 
-def _hello_view(tr, slot, key: str = "hello_fig") -> None:
-    trace = hello_trace(tr.model, tr)
+def _hello_view(tr, slot, key: str = "hello_fig", run: _HelloRun | None = None) -> None:
+    view = view_of(run, tr.model, tr.steps) if run is not None else None
+    model = view.model if view is not None else tr.model
+    trace = hello_trace(model, tr)
     pred = predictions(trace)
     right = sum(a == b for a, b in zip(pred, TARGET, strict=True))
     with slot.container():
+        if view is not None:
+            view_banner(view)
         st.plotly_chart(figures.hello_figure(trace, BLOG_ORDER), theme=None, key=key,
                         config={"displayModeBar": False})
-    return tr.steps, right, pred, float(trace.losses.mean())
+    return (view.step if view is not None else tr.steps), right, pred, float(trace.losses.mean())
 
 
 def hello_panel(intro: str = "") -> None:
@@ -260,21 +299,25 @@ def hello_panel(intro: str = "") -> None:
                           width="stretch")
         step = st.button("Step (1 update)", key="hello_step", width="stretch")
         st.button("New random weights", key="hello_reset", on_click=_hello_new_weights, width="stretch")
+        hrun = _hello_run()
+        if step or train:
+            choose(hrun, None)  # training: show the model as it learns
+        rewind_slider("hello", hrun, label=t("rewind.hello_label"))
         numbers = st.empty()
         notes = st.empty()
-    tr = _hello()
+    tr = hrun.trainer
     slot = right.empty()
     if step:
-        tr.step()
+        _hello_step(hrun)
     if train:
         per_chunk = HELLO_TRAIN_STEPS // HELLO_CHUNKS
         for i in range(HELLO_CHUNKS):  # a bounded loop: a few seconds, redrawn as it learns
             for _ in range(per_chunk):
-                tr.step()
+                _hello_step(hrun)
             _show_numbers(numbers, *_hello_view(tr, slot, key=f"hello_fig_{i}"))
             time.sleep(0.05)
     else:
-        _show_numbers(numbers, *_hello_view(tr, slot))
+        _show_numbers(numbers, *_hello_view(tr, slot, run=hrun))
     notes.caption(f"Input **{INPUT}**, targets **{TARGET}**. Vocabulary rows are drawn in the blog post's "
                  f"order {', '.join(BLOG_ORDER)}; the model's own index order is "
                  f"{', '.join(f'{c}={i}' for i, c in enumerate(tr.vocab.itos))} (the vocabulary is sorted). "

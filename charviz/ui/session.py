@@ -110,6 +110,7 @@ def _revive(ws: Workspace) -> Workspace:
     if old.state == "stopped":
         run = new_run(old.trainer)
         run.history, run.val_history, run.last = old.history, old.val_history, old.last
+        run.snapshots = old.snapshots
         ws.run = run
     return ws
 

@@ -1,0 +1,98 @@
+"""AppTest: the n-gram line on the Train page's loss chart, and "the model at step N" (rewind) slider."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.test_app_train import app, texts, workspace
+
+
+def _spec(at, title: str) -> dict:
+    return next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+                if json.loads(c.proto.spec)["layout"]["title"]["text"] == title)
+
+
+def test_train_page_draws_the_ngram_baseline_and_the_kept_snapshots():
+    from charviz.ui.baseline import ngram_for
+
+    at = app("pages/train.py")
+    for _ in range(4):
+        at.button(key="sb_step").click().run()
+    ws = workspace(at)
+    fitted = ngram_for(ws.run.trainer, wait_s=60)  # the same cached fit the page draws
+    at.run()
+    spec = _spec(at, "loss")
+    lines = [s["y0"] for s in spec["layout"]["shapes"]]
+    assert lines[0] == pytest.approx(2.0)  # uniform guess log2(4) on hello
+    assert lines[1] == pytest.approx(fitted.bits)
+    assert f"{fitted.n}-gram baseline" in " ".join(a["text"] for a in spec["layout"]["annotations"])
+    assert f"{fitted.n}-gram" in texts(at)
+    marks = next(d for d in spec["data"] if d["name"] == "kept snapshots")
+    assert marks["customdata"] == [0, 1, 2, 3, 4] == ws.run.snapshots.steps
+
+
+def _top_probs(at) -> list:
+    spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if c.proto.id.endswith("predict_topk")
+                or "predict_topk" in c.proto.id)
+    x = spec["data"][0]["x"]
+    return x if isinstance(x, list) else x["bdata"]
+
+
+def test_predict_slider_shows_an_earlier_step():
+    at = app("pages/predict.py")
+    for _ in range(30):
+        at.button(key="sb_step").click().run()
+    ws = workspace(at)
+    at.run()
+    slider = at.select_slider(key="rewind_slider_predict")
+    assert slider.value == "now"
+    assert 0 in slider.options or "step 0" in slider.options
+    now_probs = _top_probs(at)
+    assert "Model at step **30**" in texts(at)
+    slider.set_value(0).run()
+    assert not at.exception
+    assert "step 0" in texts(at) and "not as it is now (step 30)" in texts(at)
+    early_probs = _top_probs(at)
+    assert early_probs != now_probs
+    # the step-0 snapshot's prediction equals a fresh model with the same seed
+    from charviz.inspect import forward_trace
+    from charviz.train import Trainer
+
+    fresh = Trainer(ws.text, ws.config)
+    expect = forward_trace(fresh.model, fresh.vocab, "hell").next_probs
+    view = ws.run.snapshots.get(0)
+    assert all(np.array_equal(view.state[k].numpy(), v.detach().numpy())
+               for k, v in fresh.model.state_dict().items())
+    assert sorted(expect)[-1] == pytest.approx(max(_decoded(early_probs)), abs=1e-6)
+    # back to now
+    at.select_slider(key="rewind_slider_predict").set_value("now").run()
+    assert "Model at step **30**" in texts(at)
+
+
+def _decoded(x) -> list[float]:
+    if isinstance(x, list):
+        return [float(v) for v in x]
+    import base64
+
+    return np.frombuffer(base64.b64decode(x), dtype=np.float32).tolist()
+
+
+def test_gradients_and_hello_have_the_slider():
+    at = app("pages/gradients.py")
+    for _ in range(3):
+        at.button(key="sb_step").click().run()
+    at.run()
+    at.select_slider(key="rewind_slider_gradients").set_value(1).run()
+    assert not at.exception
+    assert "step 1" in texts(at) and "step 1 ·" in texts(at)
+    at = app("pages/hello.py")
+    at.button(key="hello_step").click().run()
+    at.button(key="hello_step").click().run()
+    at.run()
+    at.select_slider(key="rewind_slider_hello").set_value(0).run()
+    assert not at.exception
+    assert "step 0" in texts(at)
+    assert next(m.value for m in at.metric if m.label == "training steps") == "0"
