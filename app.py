@@ -27,7 +27,7 @@ PAGES = [
 
 nav = st.navigation(
     [
-        st.Page(path, title=title, icon=icon, default=(i == 0))
+        st.Page(path, title=lang.page_title(path, title), icon=icon, default=(i == 0))
         for i, (path, title, icon) in enumerate(PAGES)
         if (HERE / path).exists()
     ]
@@ -38,4 +38,6 @@ if ready:
     training_status()
 else:
     boot.loading_status()  # a new session's true status (step 0, untrained) until torch is loaded
+with st.sidebar:
+    lang.switch()  # English / 한국어
 nav.run()

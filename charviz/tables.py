@@ -12,6 +12,7 @@ import pandas as pd
 
 from charviz.data import show_char
 from charviz.figures import prediction_columns, step_labels
+from charviz.i18n import t
 
 
 def step_table(trace) -> pd.DataFrame:
@@ -22,13 +23,13 @@ def step_table(trace) -> pd.DataFrame:
     p_true = trace.target_probs
     return pd.DataFrame(
         {
-            "t": np.arange(trace.offset, trace.offset + T),
-            "input": [show_char(c) for c in trace.chars],
-            "true next": [show_char(c) if c is not None else "" for c in trace.targets],
-            "p(true next)": p_true,
-            "loss −ln p (nats)": trace.losses,
-            "most likely": [show_char(trace.itos[int(i)]) for i in pred],
-            "p(most likely)": trace.probs[np.arange(T), pred] if T else np.zeros(0),
+            t("tables.t"): np.arange(trace.offset, trace.offset + T),
+            t("tables.input"): [show_char(c) for c in trace.chars],
+            t("tables.true_next"): [show_char(c) if c is not None else "" for c in trace.targets],
+            t("tables.p_true"): p_true,
+            t("tables.loss"): trace.losses,
+            t("tables.likely"): [show_char(trace.itos[int(i)]) for i in pred],
+            t("tables.p_likely"): trace.probs[np.arange(T), pred] if T else np.zeros(0),
         }
     )
 
@@ -46,8 +47,8 @@ def matrix_table(trace, kind: str = "probs", max_cols: int = 24) -> pd.DataFrame
     if len(cols) < V and kind == "probs":
         others = np.ones(V, dtype=bool)
         others[cols] = False
-        df[f"rest ({V - len(cols)})"] = trace.probs[:, others].sum(axis=1)
-    df.index.name = "t: input"
+        df[t("tables.rest", n=V - len(cols))] = trace.probs[:, others].sum(axis=1)
+    df.index.name = t("tables.index")
     return df
 
 
@@ -72,12 +73,9 @@ def unknown_message(prefix: str, unknown_positions) -> str:
     if not chars:
         return ""
     names = ", ".join(f"'{show_char(c)}'" for c in chars)
-    verb = "never appears" if len(chars) == 1 else "never appear"
     n = len(unknown_positions)
-    skipped = "it was" if n == 1 else f"these {n} characters were"
-    return (f"{names} {verb} in the training text, so the model has no input for "
-            f"{'it' if len(chars) == 1 else 'them'}: {skipped} skipped. The prediction reads the other "
-            f"{len(prefix) - n} characters.")
+    key = "tables.unknown_many" if len(chars) > 1 else "tables.unknown_one" if n == 1 else "tables.unknown_one_many"
+    return t(key, names=names, n=n, rest=len(prefix) - n)
 
 
 def shade(p: float) -> str:
@@ -111,4 +109,4 @@ def sample_legend_html() -> str:
         f'<span style="background:{shade(p)};color:{"#fff" if p > 0.6 else "#111"};padding:0 6px">{p:.1f}</span>'
         for p in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
     )
-    return f'<div style="font-size:0.95rem">probability the model gave each character: {stops}</div>'
+    return f'<div style="font-size:0.95rem">{html.escape(t("tables.legend"))} {stops}</div>'

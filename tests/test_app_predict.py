@@ -54,7 +54,7 @@ def test_prefix_shows_topk_and_heatmaps_with_the_models_numbers():
     at.text_input(key="predict_prefix").set_value("hel").run()
     assert not at.exception
     topk, probs = charts(at)  # the probabilities view is the default
-    set_view(at, "Logits")
+    set_view(at, "logits")
     assert charts(at)[0] == topk
     logits = charts(at)[1]
     snap = ws.run.snapshot()
@@ -69,7 +69,7 @@ def test_prefix_shows_topk_and_heatmaps_with_the_models_numbers():
     assert logits["data"][0]["zmid"] == 0
     assert probs["data"][0]["y"] == ["0: h", "1: e", "2: l"]
     assert any("step **30**" in c.value for c in at.caption)
-    set_view(at, "Table")
+    set_view(at, "table")
     assert len(charts(at)) == 1 and len(at.dataframe) == 2  # per-step summary and the matrix
     summary = at.dataframe[0].value
     np.testing.assert_allclose(summary["p(true next)"][:2], tr.target_probs[:2], rtol=1e-6)

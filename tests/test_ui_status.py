@@ -2,7 +2,7 @@
 
 from charviz.run import TrainingRun
 from charviz.train import TrainConfig, Trainer
-from charviz.ui.status import STATE_ICONS, STATE_WORDS, describe, fmt_bits
+from charviz.ui.status import STATE_ICONS, STATES, describe, fmt_bits
 
 TEXT = "the quick brown fox jumps over the lazy dog. " * 40
 
@@ -20,7 +20,7 @@ def test_status_line_follows_the_run():
 
 
 def test_every_state_has_words_and_an_icon():
-    assert set(STATE_WORDS) == set(STATE_ICONS) == {"idle", "running", "paused", "stopped"}
+    assert set(STATES) == set(STATE_ICONS) == {"idle", "running", "paused", "stopped"}
 
 
 def test_bits_format():

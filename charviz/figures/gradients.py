@@ -15,6 +15,7 @@ from charviz.figures.style import (
     char_labels,
     f32,
 )
+from charviz.i18n import t
 
 # ---- gradient figures (backpropagation through time)
 # redrawn every second while training, so built from plain dicts with `_figure` (no per-property validation);
@@ -59,8 +60,8 @@ def scalar_bptt_figure(curves: dict[str, np.ndarray], height: int = 430) -> go.F
             "hovertemplate": "t=%{x} (T−t=%{customdata[0]})<br>∂h_T/∂h_t = %{customdata[1]:.4g}"
                              f"<extra>{name}</extra>",
         })
-    line, label = _hline(1.0, COLORS["reference"], "1: gradient kept", "left")
-    return _figure(data, "", "time step t (T = last step)", "|∂h_T / ∂h_t|  (log scale)", height,
+    line, label = _hline(1.0, COLORS["reference"], t("figures.gradient_kept"), "left")
+    return _figure(data, "", t("figures.time_step_T"), t("figures.scalar_axis"), height,
                    {"yaxis": _LOG, "shapes": [line], "annotations": [label], **_TOP_LEGEND})
 
 
@@ -74,13 +75,14 @@ def gradient_flow_figure(flow, window: int | None = None, height: int = 460) -> 
     x = np.arange(T)
     labels = [f"{t}: {show_char(c)}" for t, c in enumerate(flow.chars)]
     data = [
-        {"type": "scatter", "mode": "lines+markers", "name": "‖∂L_T/∂h_t‖  (loss at the last step)", "x": x,
+        {"type": "scatter", "mode": "lines+markers", "name": t("figures.flow_last"), "x": x,
          "y": _positive(flow.grad_norm_last), "line": {"width": 3, "color": COLORS["clipped"]},
          "marker": {"size": 6}, "customdata": labels,
-         "hovertemplate": "input %{customdata}<br>‖∂L_T/∂h_t‖ = %{y:.3g}<extra></extra>"},
-        {"type": "scatter", "mode": "lines", "name": "‖∂L/∂h_t‖  (sum of all step losses)", "x": x,
+         "hovertemplate": t("figures.input_hover") + " %{customdata}<br>‖∂L_T/∂h_t‖ = %{y:.3g}<extra></extra>"},
+        {"type": "scatter", "mode": "lines", "name": t("figures.flow_total"), "x": x,
          "y": _positive(flow.grad_norm_total), "line": {"width": 2, "color": COLORS["train"], "dash": "dash"},
-         "customdata": labels, "hovertemplate": "input %{customdata}<br>‖∂L/∂h_t‖ = %{y:.3g}<extra></extra>"},
+         "customdata": labels,
+         "hovertemplate": t("figures.input_hover") + " %{customdata}<br>‖∂L/∂h_t‖ = %{y:.3g}<extra></extra>"},
     ]
     shapes, annotations = [], []
     if window is not None and window < T:
@@ -92,9 +94,9 @@ def gradient_flow_figure(flow, window: int | None = None, height: int = 460) -> 
              "line": {"color": COLORS["reference"], "width": 2, "dash": "dash"}},
         ]
         annotations = [{"x": edge, "y": 0.02, "xref": "x", "yref": "paper", "showarrow": False,
-                        "text": f"← beyond the truncation window ({window} steps) ", "xanchor": "right",
+                        "text": t("figures.beyond_window", window=window), "xanchor": "right",
                         "yanchor": "bottom", "font": {"size": FONT_SIZE - 2, "color": "#555"}}]
-    return _figure(data, "", "time step t (input character)", "gradient norm (log scale)", height,
+    return _figure(data, "", t("figures.time_step_input"), t("figures.grad_norm_log"), height,
                    {"yaxis": _log_axis(flow.grad_norm_last, flow.grad_norm_total),
                     "xaxis": _char_ticks(flow.chars, 64), "shapes": shapes,
                     "annotations": annotations, **_TOP_LEGEND})
@@ -105,8 +107,8 @@ def saliency_figure(flow, height: int = 320) -> go.Figure:
     T = len(flow.chars)
     bar = {"type": "bar", "x": np.arange(T), "y": _positive(flow.saliency), "marker": {"color": COLORS["grad"]},
            "customdata": [f"{t}: {show_char(c)}" for t, c in enumerate(flow.chars)],
-           "hovertemplate": "input %{customdata}<br>‖∂L_T/∂x_t‖ = %{y:.3g}<extra></extra>"}
-    return _figure([bar], "", "time step t (input character)", "‖∂L_T/∂x_t‖ (log)", height,
+           "hovertemplate": t("figures.input_hover") + " %{customdata}<br>‖∂L_T/∂x_t‖ = %{y:.3g}<extra></extra>"}
+    return _figure([bar], "", t("figures.time_step_input"), t("figures.saliency_axis"), height,
                    {"yaxis": _log_axis(flow.saliency), "xaxis": _char_ticks(flow.chars, 32)})
 
 
@@ -117,8 +119,8 @@ def singular_values_figure(sv, cell: str = "rnn", height: int = 320) -> go.Figur
            "marker": {"color": np.where(sv > 1, COLORS["clipped"], COLORS["train"]).tolist()},
            "hovertemplate": "σ_%{x} = %{y:.3f}<extra></extra>"}
     line, label = _hline(1.0, "#333333", "σ = 1", "right")
-    what = "W_hh" if cell == "rnn" else f"W_hh (all {4 if cell == 'lstm' else 3} gates stacked)"
-    return _figure([bar], "", f"singular values of {what}, largest first", "σ", height,
+    what = "W_hh" if cell == "rnn" else t("figures.gates_stacked", n=4 if cell == "lstm" else 3)
+    return _figure([bar], "", t("figures.singular_axis", what=what), "σ", height,
                    {"shapes": [line], "annotations": [label]})
 
 
@@ -127,6 +129,6 @@ def param_grad_figure(norms: dict[str, float], height: int = 320) -> go.Figure:
     names = list(norms)
     bar = {"type": "bar", "orientation": "h", "y": names, "x": _positive([norms[n] for n in names]),
            "marker": {"color": COLORS["grad"]}, "hovertemplate": "%{y}<br>‖∂L/∂W‖ = %{x:.3g}<extra></extra>"}
-    return _figure([bar], "", "‖∂L/∂W‖ (log scale)", "", height,
+    return _figure([bar], "", t("figures.param_axis"), "", height,
                    {"xaxis": _log_axis(list(norms.values())), "yaxis": {"autorange": "reversed"},
                     "margin": {"l": 150}})

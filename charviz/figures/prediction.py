@@ -21,6 +21,7 @@ from charviz.figures.style import (
     _scale,
     f32,
 )
+from charviz.i18n import t
 
 
 def step_labels(trace) -> list[str]:
@@ -37,14 +38,14 @@ def topk_figure(probs, itos, k: int = 10, title: str = "", rest: bool = True, he
     order = np.argsort(-p, kind="stable")[:k]
     labels = [show_char(itos[i]) for i in order]
     values = [float(v) for v in p[order]]
-    hover = [f"next {_plain(itos[i])}<br>p = {p[i]:.4f}" for i in order]
+    hover = [f"{t('figures.next_hover')} {_plain(itos[i])}<br>p = {p[i]:.4f}" for i in order]
     colors = [COLORS["train"]] * k
     if rest and k < V:
         others = np.ones(V, dtype=bool)
         others[order] = False
-        labels.append(f"rest ({V - k})")
+        labels.append(t("figures.rest", n=V - k))
         values.append(float(p[others].sum()))
-        hover.append(f"the other {V - k} characters together<br>p = {values[-1]:.4f}")
+        hover.append(f"{t('figures.others_hover', n=V - k)}<br>p = {values[-1]:.4f}")
         colors.append(REST_COLOR)
     n = len(labels)
     bar = {
@@ -54,7 +55,7 @@ def topk_figure(probs, itos, k: int = 10, title: str = "", rest: bool = True, he
     }
     top = 110 if "<br>" in title else 70
     height = height or int(top + 70 + (44 if n <= 8 else 32) * max(n, 3))
-    return _figure([bar], title, "probability", f"next character (top {k} of {V})", height, {
+    return _figure([bar], title, t("figures.probability"), t("figures.next_char_axis", k=k, v=V), height, {
         "yaxis": {"type": "category", "tickmode": "array", "tickvals": labels, "ticktext": labels,
                   "autorange": "reversed", "tickfont": {"size": FONT_SIZE + (6 if n <= 8 else 2)}},
         "xaxis": {"range": [0, 1.18], "tickvals": [0, 0.25, 0.5, 0.75, 1.0]},
@@ -114,16 +115,19 @@ def step_heatmap(
 
     if numbers is None:
         numbers = T * C <= 160
+    step_w, cand_w, rest_w = t("figures.step_hover"), t("figures.candidate_hover"), t("figures.rest_col")
     if kind == "logits":
         lim = float(np.nanmax(np.abs(logits))) if T else 1.0
         lim = lim if np.isfinite(lim) and lim > 0 else 1.0
         scale = {"colorscale": _scale(LOGIT_SCALE), "zmid": 0.0, "zmin": -lim, "zmax": lim}
         z, other, bar_title, fmt = logits, probs, "logit", "%{z:.1f}"
-        hovertemplate = "step %{y}<br>candidate %{x}<br>logit = %{z:+.3f}<br>p = %{customdata:.4f}<extra></extra>"
+        hovertemplate = (f"{step_w} %{{y}}<br>{cand_w} %{{x}}<br>logit = %{{z:+.3f}}<br>p = %{{customdata:.4f}}"
+                         "<extra></extra>")
     else:
         scale = {"colorscale": _scale(PROB_SCALE), "zmin": 0.0, "zmax": 1.0}
         z, other, bar_title, fmt = probs, logits, "p", "%{z:.2f}"
-        hovertemplate = "step %{y}<br>candidate %{x}<br>p = %{z:.4f}<br>logit = %{customdata:+.3f}<extra></extra>"
+        hovertemplate = (f"{step_w} %{{y}}<br>{cand_w} %{{x}}<br>p = %{{z:.4f}}<br>logit = %{{customdata:+.3f}}"
+                         "<extra></extra>")
     side = kind == "probs" and T > 0
     heat_end = 0.76 if side else 1.0
     data = [
@@ -135,33 +139,32 @@ def step_heatmap(
             "textfont": {"size": CELL_FONT}, **({"texttemplate": fmt} if numbers else {}), **scale,
         },
         # the legend entry for the boxes (the boxes are shapes: exactly one cell, at any size)
-        {"type": "scatter", "x": [None], "y": [None], "mode": "markers", "name": "true next character",
+        {"type": "scatter", "x": [None], "y": [None], "mode": "markers", "name": t("figures.true_next_legend"),
          "marker": {"symbol": "square-open", "size": 16, "color": TARGET_LINE, "line": {"width": 3}}},
     ]
     if rest_col:
         others = np.ones(V, dtype=bool)
         others[cols] = False
         data.insert(1, {
-            "type": "heatmap", "z": f32(trace.probs[:, others].sum(axis=1, keepdims=True)), "x": ["rest"],
+            "type": "heatmap", "z": f32(trace.probs[:, others].sum(axis=1, keepdims=True)), "x": [rest_w],
             "y": rows, "showscale": False, "xgap": 1, "ygap": 1, "textfont": {"size": CELL_FONT},
-            "hovertemplate": f"step %{{y}}<br>the other {V - len(cols)} characters<br>p = %{{z:.4f}} in total"
-                             "<extra></extra>",
+            "hovertemplate": f"{step_w} %{{y}}<br>{t('figures.others_step_hover', n=V - len(cols))}<br>"
+                             f"p = %{{z:.4f}} {t('figures.in_total')}<extra></extra>",
             **({"texttemplate": fmt} if numbers else {}), **scale,
         })
-        col_labels = [*col_labels, "rest"]
+        col_labels = [*col_labels, rest_w]
     shapes = [  # on category axes, category i sits at position i
         {"type": "rect", "xref": "x", "yref": "y", "x0": c - 0.5, "x1": c + 0.5, "y0": t - 0.5, "y1": t + 0.5,
          "line": {"color": TARGET_LINE, "width": 3}}
         for t, c in enumerate(target_col) if c >= 0
     ]
     if title is None:
-        title = "logits (scores before softmax), per time step" if kind == "logits" else \
-            "softmax probabilities, per time step"
+        title = t("figures.logits_title") if kind == "logits" else t("figures.probs_title")
     height = height or int(min(1500, 190 + (34 if T <= 12 else 29) * max(T, 4)))
-    xtitle = "candidate next character"
+    xtitle = t("figures.candidate_axis")
     if has_rest:
-        xtitle += (f" ({len(cols)} shown, the other {V - len(cols)} summed in 'rest')" if rest_col
-                   else f" ({len(cols)} shown of {V})")
+        xtitle += (t("figures.shown_rest", shown=len(cols), others=V - len(cols)) if rest_col
+                   else t("figures.shown_of", shown=len(cols), v=V))
     layout = {
         "xaxis": {"type": "category", "categoryorder": "array", "categoryarray": col_labels,
                   "tickmode": "array", "tickvals": col_labels, "ticktext": col_labels, "tickangle": 0,
@@ -184,18 +187,18 @@ def step_heatmap(
             "text": [f"p={p_true[t]:.2f}" if known[t] else "" for t in range(T)], "textposition": "outside",
             "textfont": {"size": CELL_FONT}, "showlegend": False,
             "customdata": np.stack([f32(p_true), f32(loss)], axis=1),
-            "hovertext": [f"true next {_plain(trace.targets[t])}" if known[t] else "next: predicted now"
-                          for t in range(T)],
-            "hovertemplate": "step %{y}<br>%{hovertext}<br>p = %{customdata[0]:.4f}<br>"
+            "hovertext": [f"{t('figures.true_next_hover')} {_plain(trace.targets[i])}" if known[i]
+                          else t("figures.next_predicted") for i in range(T)],
+            "hovertemplate": f"{step_w} %{{y}}<br>%{{hovertext}}<br>p = %{{customdata[0]:.4f}}<br>"
                              "loss = -ln p = %{customdata[1]:.3f} nats<extra></extra>",
         })
         top = float(np.nanmax(np.where(known, loss, np.nan))) if known.any() else 1.0
         layout["xaxis2"] = {
             "domain": [0.87, 1.0], "anchor": "y", "side": "top", "range": [0, max(top, 0.5) * 1.6],
-            "title": {"text": "loss −ln p(true)", "font": {"size": FONT_SIZE - 2}, "standoff": 6},
+            "title": {"text": t("figures.loss_true_axis"), "font": {"size": FONT_SIZE - 2}, "standoff": 6},
             "tickfont": {"size": FONT_SIZE - 4}, "nticks": 3,
         }
-    return _figure(data, title, xtitle, "time step: input character", height, layout)
+    return _figure(data, title, xtitle, t("figures.time_step_axis"), height, layout)
 
 
 def hello_figure(trace, order=None, title: str = "", height: int | None = None) -> go.Figure:
@@ -213,13 +216,13 @@ def hello_figure(trace, order=None, title: str = "", height: int | None = None) 
     V = len(itos)
     vocab_rows = [show_char(c) for c in order]
     blocks = [
-        ("input x<sub>t</sub> (one-hot)", trace.onehot[:, perm], vocab_rows,
+        (t("figures.hello_input"), trace.onehot[:, perm], vocab_rows,
          {"colorscale": ONEHOT_SCALE, "zmin": 0, "zmax": 1, "showscale": False}, "%{z:.0f}"),
-        ("hidden state h<sub>t</sub>", trace.hidden, [f"h[{i}]" for i in range(H)],
+        (t("figures.hello_hidden"), trace.hidden, [f"h[{i}]" for i in range(H)],
          {"colorscale": _scale(HIDDEN_SCALE), "zmid": 0.0, "zmin": -1.0, "zmax": 1.0}, "%{z:.2f}"),
-        ("logits y<sub>t</sub>", trace.logits[:, perm], vocab_rows,
+        (t("figures.hello_logits"), trace.logits[:, perm], vocab_rows,
          {"colorscale": _scale(LOGIT_SCALE), "zmid": 0.0}, "%{z:.2f}"),
-        ("softmax p<sub>t</sub>", trace.probs[:, perm], vocab_rows,
+        (t("figures.hello_softmax"), trace.probs[:, perm], vocab_rows,
          {"colorscale": _scale(PROB_SCALE), "zmin": 0.0, "zmax": 1.0}, "%{z:.2f}"),
     ]
     bar_titles = [None, "h", "logit", "p"]
@@ -271,15 +274,16 @@ def hello_figure(trace, order=None, title: str = "", height: int | None = None) 
         top = lo
     # under the last block: predicted (argmax) vs target, per time step
     pred = trace.predicted_ids
-    for t in range(T):
-        tgt = trace.targets[t]
-        guess = itos[int(pred[t])]
+    t_pred, t_target = t("figures.hello_predicted"), t("figures.hello_target")
+    for i in range(T):
+        tgt = trace.targets[i]
+        guess = itos[int(pred[i])]
         ok = tgt is not None and guess == tgt
         mark = "" if tgt is None else (" ✓" if ok else " ✗")
         color = COLORS["reference"] if tgt is None else ("#2ca02c" if ok else COLORS["target"])
-        text = (f"predicted <b>{show_char(guess)}</b>{mark}<br>p = {trace.probs[t, pred[t]]:.2f}<br>"
-                f"target <b>{show_char(tgt) if tgt is not None else '?'}</b>")
-        annotations.append({"text": text, "xref": "x4", "yref": "paper", "x": t, "y": top - 0.4 / total,
+        text = (f"{t_pred} <b>{show_char(guess)}</b>{mark}<br>p = {trace.probs[i, pred[i]]:.2f}<br>"
+                f"{t_target} <b>{show_char(tgt) if tgt is not None else '?'}</b>")
+        annotations.append({"text": text, "xref": "x4", "yref": "paper", "x": i, "y": top - 0.4 / total,
                             "xanchor": "center", "yanchor": "top", "showarrow": False,
                             "font": {"size": FONT_SIZE + 2, "color": color}})
     layout.update(annotations=annotations, shapes=shapes,

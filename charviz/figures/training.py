@@ -58,15 +58,15 @@ def loss_figure(history: list[dict], val_history: list[dict], vocab_size: int, h
     steps, bits = _rows(history, "bits")
     data = []
     if len(steps):
-        data.append(_line(steps, bits, "train (each step)", COLORS["train"], 1, opacity=0.35))
-        data.append(_line(steps, smooth(bits), "train (smoothed)", COLORS["train"], 3))
+        data.append(_line(steps, bits, t("figures.train_each"), COLORS["train"], 1, opacity=0.35))
+        data.append(_line(steps, smooth(bits), t("figures.train_smoothed"), COLORS["train"], 3))
     if val_history:
         vs, vb = _rows(val_history, "val_bits", applied_only=False)
-        data.append(_line(vs, vb, "validation", COLORS["val"], 3, mode="lines+markers", marker={"size": 7}))
+        data.append(_line(vs, vb, t("figures.validation"), COLORS["val"], 3, mode="lines+markers", marker={"size": 7}))
     if marks is not None and len(marks) and len(steps):
         data.append(_snapshot_marks(steps, smooth(bits), marks))
     uniform = float(np.log2(max(vocab_size, 2)))
-    shape, label = _hline(uniform, COLORS["reference"], f"uniform guess: log₂({vocab_size}) = {uniform:.2f}",
+    shape, label = _hline(uniform, COLORS["reference"], t("figures.uniform", v=vocab_size, bits=f"{uniform:.2f}"),
                           "right")
     shapes, labels = [shape], [label]
     if baseline is not None:
@@ -77,8 +77,8 @@ def loss_figure(history: list[dict], val_history: list[dict], vocab_size: int, h
     finite = bits[np.isfinite(bits)]
     top = max(uniform * 1.12, float(finite.max()) * 1.05 if finite.size else 0.0)
     yaxis = {"range": [0, min(top, uniform * 2.5)]}
-    layout = _layout("loss", "training step", "bits per character", height, yaxis, shapes=shapes,
-                     annotations=labels)
+    layout = _layout(t("figures.loss_title"), t("figures.training_step"), t("figures.bits_per_char"), height,
+                     yaxis, shapes=shapes, annotations=labels)
     return go.Figure(data=data, layout=layout)
 
 
@@ -101,16 +101,16 @@ def grad_norm_figure(history: list[dict], clip: float | None, height: int = 440)
     Refused steps (non-finite loss or gradient) are marked too: they are where training paused itself.
     """
     steps, before = _rows(history, "grad_norm")
-    data = [_line(steps, before, "before clipping", COLORS["grad"], 2)]
+    data = [_line(steps, before, t("figures.before_clipping"), COLORS["grad"], 2)]
     shapes, annotations = [], []
     if clip is not None:
         _, after = _rows(history, "grad_norm_clipped")
-        data.append(_line(steps, after, "after clipping (used)", COLORS["train"], 2, line={"dash": "dot"}))
-        shape, label = _hline(clip, COLORS["clipped"], f"clip threshold {clip:g}", "left", log=True)
+        data.append(_line(steps, after, t("figures.after_clipping"), COLORS["train"], 2, line={"dash": "dot"}))
+        shape, label = _hline(clip, COLORS["clipped"], t("figures.clip_threshold", clip=f"{clip:g}"), "left", log=True)
         shapes, annotations = [shape], [label]
     fired = [r for r in history if r.get("clipped")]
     if fired:
-        data.append({"type": "scatter", "mode": "markers", "name": f"clipping fired ({len(fired):,}×)",
+        data.append({"type": "scatter", "mode": "markers", "name": t("figures.clipping_fired", n=f"{len(fired):,}"),
                      "x": f32([r["step"] for r in fired[-MAX_POINTS:]]),
                      "y": f32([r["grad_norm"] for r in fired[-MAX_POINTS:]]),
                      "marker": {"color": COLORS["clipped"], "symbol": "x", "size": 9}})
@@ -119,7 +119,7 @@ def grad_norm_figure(history: list[dict], clip: float | None, height: int = 440)
         finite = before[np.isfinite(before)]
         top = float(finite.max()) if finite.size else 1.0
         ys = [r["grad_norm"] if np.isfinite(r["grad_norm"]) else top for r in refused]
-        data.append({"type": "scatter", "mode": "markers", "name": "step refused (not finite)",
+        data.append({"type": "scatter", "mode": "markers", "name": t("figures.refused"),
                      "x": f32([r["step"] for r in refused]), "y": f32(ys),
                      "marker": {"color": "black", "symbol": "triangle-down", "size": 14}})
     # whole decades, at least two, threshold included: one label per power of ten, never a clutter of 2..9
@@ -128,7 +128,8 @@ def grad_norm_figure(history: list[dict], clip: float | None, height: int = 440)
         lo, hi = min(lo, np.log10(clip)), max(hi, np.log10(clip))
     lo, hi = np.floor(lo), np.ceil(hi + 0.15)
     yaxis = {"type": "log", "exponentformat": "power", "dtick": 1, "range": [lo, max(hi, lo + 2)]}
-    layout = _layout("gradient norm", "training step", "‖gradient‖ (log scale)", height, yaxis, shapes=shapes,
+    layout = _layout(t("figures.grad_norm_title"), t("figures.training_step"), t("figures.grad_norm_axis"), height,
+                     yaxis, shapes=shapes,
                      annotations=annotations)
     return go.Figure(data=data, layout=layout)
 
@@ -136,8 +137,9 @@ def grad_norm_figure(history: list[dict], clip: float | None, height: int = 440)
 def speed_figure(history: list[dict], height: int = 300) -> go.Figure:
     """Training throughput: characters processed per second at each step (and smoothed)."""
     steps, cps = _rows(history, "chars_per_sec", applied_only=False)
-    data = [_line(steps, cps, "each step", COLORS["reference"], 1, opacity=0.4),
-            _line(steps, smooth(cps), "smoothed", COLORS["reference"], 3)]
-    layout = _layout("training speed", "training step", "characters / second", height, {"rangemode": "tozero"},
+    data = [_line(steps, cps, t("figures.each_step"), COLORS["reference"], 1, opacity=0.4),
+            _line(steps, smooth(cps), t("figures.smoothed"), COLORS["reference"], 3)]
+    layout = _layout(t("figures.speed_title"), t("figures.training_step"), t("figures.chars_per_sec"), height,
+                     {"rangemode": "tozero"},
                      showlegend=False)
     return go.Figure(data=data, layout=layout)

@@ -17,6 +17,7 @@ import time
 import streamlit as st
 
 from charviz.config import DEFAULT_CORPUS, TrainConfig
+from charviz.i18n import t
 from charviz.ui.status import draw_head, draw_metrics
 
 LOADING_POLL_S = 0.25  # the placeholder sidebar checks this often whether the loading is done
@@ -90,12 +91,12 @@ def loading_status() -> None:
         draw_metrics(0, 0.0, None, None)
         token = f"boot:{time.monotonic_ns()}"
         b1, b2 = st.columns(2)
-        b1.button("Start", key="sb_start_pause", type="primary", use_container_width=True,
+        b1.button(t("sidebar.start"), key="sb_start_pause", type="primary", use_container_width=True,
                   icon=":material/play_arrow:", on_click=_act, args=("start", token + "start"))
-        b2.button("Step", key="sb_step", use_container_width=True, on_click=_act, args=("step", token + "step"),
-                  icon=":material/skip_next:", help="one training update (pauses a running run first)")
-        with st.popover("Reset", icon=":material/restart_alt:", use_container_width=True):
-            st.write("Nothing to reset yet: the model is new.")
+        b2.button(t("sidebar.step_button"), key="sb_step", use_container_width=True, on_click=_act,
+                  args=("step", token + "step"), icon=":material/skip_next:", help=t("sidebar.step_help"))
+        with st.popover(t("sidebar.reset"), icon=":material/restart_alt:", use_container_width=True):
+            st.write(t("sidebar.nothing_to_reset"))
 
     with st.sidebar:
         _status()

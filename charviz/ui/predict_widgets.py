@@ -24,7 +24,7 @@ from charviz.ui.status import state_words
 
 MAX_PREFIX = 2000  # characters in the prefix box
 MAX_COLS = 20  # heatmap columns before the rest of the vocabulary is summed
-VIEWS = ("Softmax probabilities", "Logits", "Table")
+VIEWS = ("probs", "logits", "table")  # predict.view_<view>
 LIVE = "100ms"  # the prefix box commits after this typing pause (a rerun costs ~30 ms of server time)
 TITLE_CHARS = 24  # the end of the prefix quoted in the top-k title
 STEP_CHOICES = (10, 20, 40, 80, 120, 200)  # time steps shown in the heatmaps (the last N)
@@ -102,12 +102,11 @@ def _status(snap, view) -> None:
         view_banner(view)
         return
     words = state_words(snap.state)
-    st.caption(f"Model at step **{snap.step:,}** ({words}) · {snap.config.cell.upper()} "
-               f"{snap.config.hidden_size} · vocabulary of {len(snap.vocab)} characters"
-               + (" · the views follow the training every second" if snap.state == "running" else ""))
+    st.caption(t("predict.status", step=f"{snap.step:,}", state=words, cell=snap.config.cell.upper(),
+                 hidden=snap.config.hidden_size, vocab=len(snap.vocab))
+               + (t("predict.status_live") if snap.state == "running" else ""))
     if snap.step == 0:
-        st.info("This model has not been trained yet: its predictions come from random weights. Press "
-                "**Start** in the sidebar and watch them sharpen.", icon="ℹ️")
+        st.info(t("predict.untrained"), icon="ℹ️")
 
 
 def prediction_panel() -> None:
@@ -125,22 +124,20 @@ def prediction_panel() -> None:
         vocab, model = snap.vocab, view.model
         c1, c2, c3 = st.columns([5, 1.4, 1.4])
         raw = c1.text_input(
-            "Prefix: type, and the prediction follows", key=PREFIX_KEY, live=LIVE, max_chars=MAX_PREFIX,
-            placeholder="empty: the prediction from the initial hidden state",
-            help="Type \\n for a newline and \\t for a tab (see 'More options').",
+            t("predict.prefix"), key=PREFIX_KEY, live=LIVE, max_chars=MAX_PREFIX,
+            placeholder=t("predict.prefix_placeholder"), help=t("predict.prefix_help"),
         )
         st.session_state[KEEP_KEY] = raw
         V = len(vocab)
-        k = c2.slider("top k", 1, min(30, V), min(10, V), key="predict_k")
-        steps = c3.select_slider("time steps shown", STEP_CHOICES, value=20, key="predict_steps",
-                                 help="The last N steps of the prefix are drawn; the state still reads all of it.")
-        with st.expander("More options"):
-            escapes = st.checkbox("read \\n as newline and \\t as tab", value=True, key="predict_escapes")
-            max_cols = st.slider("columns (characters) in the heatmaps", 5, max(5, min(V, 60)),
-                                 min(MAX_COLS, V), key="predict_cols",
-                                 help="The other characters' probabilities are summed in one 'rest' column.")
-            numbers = st.toggle("print the numbers in the cells", value=False, key="predict_numbers",
-                                help="Always on for small grids.")
+        k = c2.slider(t("predict.top_k"), 1, min(30, V), min(10, V), key="predict_k")
+        steps = c3.select_slider(t("predict.steps_shown"), STEP_CHOICES, value=20, key="predict_steps",
+                                 help=t("predict.steps_shown_help"))
+        with st.expander(t("predict.more_options")):
+            escapes = st.checkbox(t("predict.escapes"), value=True, key="predict_escapes")
+            max_cols = st.slider(t("predict.columns"), 5, max(5, min(V, 60)),
+                                 min(MAX_COLS, V), key="predict_cols", help=t("predict.columns_help"))
+            numbers = st.toggle(t("predict.numbers"), value=False, key="predict_numbers",
+                                help=t("predict.numbers_help"))
         _status(snap, view)
         prefix = read_escapes(raw) if escapes else raw
         known, dropped = vocab.drop_unknown(prefix)
@@ -150,38 +147,35 @@ def prediction_panel() -> None:
         trace = forward_trace(model, vocab, known, last_n=steps)
         if known:
             tail = known[-TITLE_CHARS:]
-            title = f"Next character after<br>“{'…' if len(known) > TITLE_CHARS else ''}{show_text(tail)}”"
+            title = t("predict.next_after", ellipsis="…" if len(known) > TITLE_CHARS else "", tail=show_text(tail))
         else:
-            title = "Empty prefix: the prediction<br>from the initial hidden state h₀ = 0"
+            title = t("predict.empty_prefix_title")
         left, right = st.columns([1, 1.8 if V <= MAX_COLS else 2.2], gap="medium")
         left.plotly_chart(figures.topk_figure(trace.next_probs, vocab.itos, k, title),
                           theme=None, key="predict_topk", config={"displayModeBar": False})
         if not known:
-            right.info("With an empty prefix there are no time steps yet: the model has read nothing, so its "
-                       "prediction above comes from the initial hidden state alone. Type a few characters to "
-                       "see one row per time step.", icon="ℹ️")
+            right.info(t("predict.empty_prefix"), icon="ℹ️")
             return
         if trace.offset:
-            left.caption(f"Showing the last **{len(trace.chars)}** of {len(known):,} time steps (steps "
-                         f"{trace.offset:,}–{len(known) - 1:,}); the hidden state still carries all "
-                         f"{len(known):,} characters.")
+            left.caption(t("predict.showing_last", shown=len(trace.chars), total=f"{len(known):,}",
+                           first=f"{trace.offset:,}", last=f"{len(known) - 1:,}"))
         big = numbers or None
         # one view at a time: drawing only what is on screen keeps every keystroke fast
-        view = right.segmented_control("view", VIEWS, default=VIEWS[0], required=True, key="predict_view",
-                                       label_visibility="collapsed")
+        view = right.segmented_control(t("predict.view"), VIEWS, default=VIEWS[0], required=True,
+                                       key="predict_view", label_visibility="collapsed",
+                                       format_func=lambda v: t(f"predict.view_{v}"))
         with right:
-            if view == "Table":
-                st.markdown("**Per time step**: the true next character, its probability and loss, and the "
-                            "model's most likely guess.")
+            if view == "table":
+                st.markdown(t("predict.per_step"))
                 st.dataframe(tables.step_table(trace), hide_index=True, width="stretch",
-                             column_config=_number_format(("p(true next)", "loss −ln p (nats)",
-                                                           "p(most likely)")))
-                which = st.radio("matrix", ["probabilities", "logits"], horizontal=True,
-                                 key="predict_table_kind")
-                df = tables.matrix_table(trace, "probs" if which == "probabilities" else "logits", max_cols)
+                             column_config=_number_format((t("tables.p_true"), t("tables.loss"),
+                                                           t("tables.p_likely"))))
+                which = st.radio(t("predict.matrix"), ["probs", "logits"], horizontal=True,
+                                 key="predict_table_kind", format_func=lambda v: t(f"predict.matrix_{v}"))
+                df = tables.matrix_table(trace, which, max_cols)
                 st.dataframe(df, width="stretch", column_config=_number_format(df.columns))
             else:
-                kind = "logits" if view == "Logits" else "probs"
+                kind = "logits" if view == "logits" else "probs"
                 st.plotly_chart(figures.step_heatmap(trace, kind, max_cols, numbers=big), theme=None,
                                 key=f"predict_{kind}", config={"displayModeBar": False})
 
@@ -197,15 +191,14 @@ def sampling_panel() -> None:
 
     @st.fragment
     def _sample() -> None:
-        st.subheader("Sampling: let the model continue the prefix")
+        st.subheader(t("predict.sampling_title"))
         c1, c2, c3, c4 = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
-        n = c1.slider("characters to generate", 10, 500, 200, 10, key="predict_sample_n")
-        temp = c2.slider("temperature τ", 0.0, 2.0, 0.8, 0.05, key="predict_sample_temperature",
-                         help="The model's logits are divided by τ before the softmax. τ = 0 always takes "
-                              "the most likely character; small τ plays safe, large τ takes risks.")
-        seed = c3.number_input("seed", 0, 2**31 - 1, 0, key="predict_sample_seed",
-                               help="The same seed, model and settings give the same text.")
-        go = c4.button("Generate", type="primary", key="predict_sample_go", width="stretch")
+        n = c1.slider(t("predict.sample_n"), 10, 500, 200, 10, key="predict_sample_n")
+        temp = c2.slider(t("predict.temperature"), 0.0, 2.0, 0.8, 0.05, key="predict_sample_temperature",
+                         help=t("predict.temperature_help"))
+        seed = c3.number_input(t("predict.seed"), 0, 2**31 - 1, 0, key="predict_sample_seed",
+                               help=t("predict.seed_help"))
+        go = c4.button(t("predict.generate"), type="primary", key="predict_sample_go", width="stretch")
         if go:
             run = get_workspace().run
             snap = run.snapshot()
@@ -216,11 +209,11 @@ def sampling_panel() -> None:
                                                  "temperature": temp, "seed": int(seed)}
         res = st.session_state.get("predict_sample_result")
         if res is None:
-            st.caption("Press Generate to continue the prefix above with the model as it is now.")
+            st.caption(t("predict.press_generate"))
             return
-        how = "argmax (τ = 0)" if res["temperature"] == 0 else f"τ = {res['temperature']:.2f}, seed {res['seed']}"
-        st.caption(f"{len(res['pairs'])} characters from the model at step {res['step']:,} · {how} · "
-                   "grey: the prefix · hover a character for its probability")
+        how = t("predict.argmax") if res["temperature"] == 0 else \
+            t("predict.tau_seed", tau=f"{res['temperature']:.2f}", seed=res["seed"])
+        st.caption(t("predict.sample_caption", n=len(res["pairs"]), step=f"{res['step']:,}", how=how))
         st.html(tables.sample_html(res["prefix"], res["pairs"]))
         st.html(tables.sample_legend_html())
 
@@ -293,12 +286,12 @@ def hello_panel(intro: str = "") -> None:
     left, right = st.columns([1, 2.2], gap="large")
     with left:
         st.markdown(intro, unsafe_allow_html=True)
-        st.select_slider("hidden size", list(HIDDEN_SIZES), value=4, key="hello_hidden",
-                         help="Changing it starts a new, untrained model.")
-        train = st.button(f"Train ({HELLO_TRAIN_STEPS} steps)", type="primary", key="hello_train",
+        st.select_slider(t("hello.hidden_size"), list(HIDDEN_SIZES), value=4, key="hello_hidden",
+                         help=t("hello.hidden_help"))
+        train = st.button(t("hello.train", steps=HELLO_TRAIN_STEPS), type="primary", key="hello_train",
                           width="stretch")
-        step = st.button("Step (1 update)", key="hello_step", width="stretch")
-        st.button("New random weights", key="hello_reset", on_click=_hello_new_weights, width="stretch")
+        step = st.button(t("hello.step"), key="hello_step", width="stretch")
+        st.button(t("hello.new_weights"), key="hello_reset", on_click=_hello_new_weights, width="stretch")
         hrun = _hello_run()
         if step or train:
             choose(hrun, None)  # training: show the model as it learns
@@ -318,14 +311,13 @@ def hello_panel(intro: str = "") -> None:
             time.sleep(0.05)
     else:
         _show_numbers(numbers, *_hello_view(tr, slot, run=hrun))
-    notes.caption(f"Input **{INPUT}**, targets **{TARGET}**. Vocabulary rows are drawn in the blog post's "
-                 f"order {', '.join(BLOG_ORDER)}; the model's own index order is "
-                 f"{', '.join(f'{c}={i}' for i, c in enumerate(tr.vocab.itos))} (the vocabulary is sorted). "
-                 "A black box marks the target character.")
+    notes.caption(t("hello.notes", input=INPUT, target=TARGET, order=", ".join(BLOG_ORDER),
+                    index=", ".join(f"{c}={i}" for i, c in enumerate(tr.vocab.itos))))
 
 
 def _show_numbers(slot, steps: int, right: int, pred: str, mean_loss: float) -> None:
     with slot.container():
-        st.metric("training steps", f"{steps:,}")
-        st.metric("predictions right", f"{right} of {len(TARGET)}", help=f"predicted '{pred}', target '{TARGET}'")
-        st.metric("mean loss −ln p(target)", f"{mean_loss:.3f} nats")
+        st.metric(t("hello.steps"), f"{steps:,}")
+        st.metric(t("hello.right"), t("hello.right_value", right=right, total=len(TARGET)),
+                  help=t("hello.right_help", pred=pred, target=TARGET))
+        st.metric(t("hello.mean_loss"), t("hello.nats", value=f"{mean_loss:.3f}"))

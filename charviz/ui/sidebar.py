@@ -13,6 +13,7 @@ import time
 
 import streamlit as st
 
+from charviz.i18n import t
 from charviz.run import Snapshot
 from charviz.ui.session import Workspace, get_workspace, reset
 from charviz.ui.status import draw_head, draw_metrics
@@ -85,20 +86,19 @@ def training_status() -> None:
         draw_head(snap.state, ws.source.label, ws.config)
         status_metrics(snap)
         if snap.error:
-            st.error(f"Training paused itself: {snap.error}. See the Train page.", icon=":material/warning:")
+            st.error(t("sidebar.paused_itself", error=snap.error), icon=":material/warning:")
         b1, b2 = st.columns(2)
         running = snap.state == "running"
-        label = "Pause" if running else ("Resume" if snap.step else "Start")
+        label = t("sidebar.pause") if running else t("sidebar.resume") if snap.step else t("sidebar.start")
         token = f"{ws.generation}:{snap.step}:{time.monotonic_ns()}"  # one per drawing of the buttons
         b1.button(label, key="sb_start_pause", type="primary", use_container_width=True,
                   icon=":material/pause:" if running else ":material/play_arrow:", on_click=start_or_pause,
                   args=(ws, "pause" if running else "start", token + "start"))
-        b2.button("Step", key="sb_step", use_container_width=True, on_click=step_once, args=(ws, token + "step"),
-                  icon=":material/skip_next:", help="one training update (pauses a running run first)")
-        with st.popover("Reset", icon=":material/restart_alt:", use_container_width=True):
-            st.write(f"Throw away the current model (step {snap.step:,}) and start again from new random "
-                     "weights, with the same text and settings?")
-            st.button("Yes, reset the model", key="sb_reset_confirm", type="primary",
+        b2.button(t("sidebar.step_button"), key="sb_step", use_container_width=True, on_click=step_once,
+                  args=(ws, token + "step"), icon=":material/skip_next:", help=t("sidebar.step_help"))
+        with st.popover(t("sidebar.reset"), icon=":material/restart_alt:", use_container_width=True):
+            st.write(t("sidebar.reset_question", step=f"{snap.step:,}"))
+            st.button(t("sidebar.reset_confirm"), key="sb_reset_confirm", type="primary",
                       on_click=reset_same, args=(ws, token + "reset"))
         if ws.run.running != live:
             st.rerun()  # the state changed: rerun the app so every live fragment updates its timer

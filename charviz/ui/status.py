@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from charviz.config import TrainConfig
+from charviz.i18n import t
 
 if TYPE_CHECKING:
     from charviz.run import Snapshot
 
-STATE_WORDS = {"running": "training", "paused": "paused", "idle": "ready", "stopped": "stopped"}
+STATES = ("running", "paused", "idle", "stopped")  # the catalogue's status.<state>
 # material icons render everywhere (emoji fonts are missing on some machines)
 STATE_ICONS = {
     "running": ":green[:material/play_circle:]",
@@ -26,7 +27,7 @@ STATE_ICONS = {
 
 
 def state_words(state: str) -> str:
-    return STATE_WORDS.get(state, state)
+    return t(f"status.{state}") if state in STATES else state
 
 
 def fmt_bits(x: float | None) -> str:
@@ -38,12 +39,12 @@ def fmt_bits(x: float | None) -> str:
 def describe(snap: Snapshot) -> str:
     """The Train page's status line: step, train and validation bits/char, and the state, in words."""
     if snap.error:
-        return f"step {snap.step:,} · paused: {snap.error}"
+        return t("status.error", step=f"{snap.step:,}", error=snap.error)
     if snap.last is None:
-        return "not started yet · press Start"
-    parts = [f"step {snap.step:,}", f"{snap.last.bits:.2f} bits/char (train)"]
+        return t("status.new")
+    parts = [t("status.step", step=f"{snap.step:,}"), t("status.bits", bits=f"{snap.last.bits:.2f}")]
     if snap.val_bits is not None:
-        parts.append(f"{snap.val_bits:.2f} (validation)")
+        parts.append(t("status.val", val=f"{snap.val_bits:.2f}"))
     parts.append(state_words(snap.state))
     return " · ".join(parts)
 
@@ -51,13 +52,13 @@ def describe(snap: Snapshot) -> str:
 def draw_head(state: str, source_label: str, config: TrainConfig) -> None:
     """The sidebar's first lines: the run's state in words, and what it trains."""
     st.markdown(f"#### {STATE_ICONS.get(state, '')} {state_words(state)}")
-    st.caption(f"text: **{source_label}** · {config.cell.upper()} {config.hidden_size}")
+    st.caption(t("status.head", text=source_label, cell=config.cell.upper(), hidden=config.hidden_size))
 
 
 def draw_metrics(step: int, chars_per_sec: float, bits: float | None, val_bits: float | None) -> None:
     """Step, chars/s, train and validation bits per character, as the sidebar's big numbers."""
     c1, c2 = st.columns(2)
-    c1.metric("step", f"{step:,}")
-    c2.metric("chars / s", f"{chars_per_sec:,.0f}")
-    c1.metric("train bits/char", fmt_bits(bits))
-    c2.metric("validation", fmt_bits(val_bits))
+    c1.metric(t("status.metric_step"), f"{step:,}")
+    c2.metric(t("status.chars_per_sec"), f"{chars_per_sec:,.0f}")
+    c1.metric(t("status.train_bits"), fmt_bits(bits))
+    c2.metric(t("status.validation"), fmt_bits(val_bits))
