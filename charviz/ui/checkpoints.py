@@ -26,18 +26,18 @@ def _load_uploaded(ws: Workspace) -> None:
     """Callback of the Load button: replace the model by the uploaded checkpoint's, or say why not."""
     up = st.session_state.get("ckpt_upload")
     if up is None:
-        st.session_state[_MSG] = ("error", "Choose a checkpoint file first.")
+        st.session_state[_MSG] = ("error", t("settings.ckpt_choose"))
         return
     try:
         ckpt = load(up.getvalue())
         trainer = trainer_from_checkpoint(ckpt, ws.text)
     except CheckpointError as e:
-        st.session_state[_MSG] = ("error", f"Cannot load {up.name}: {e}.")
+        st.session_state[_MSG] = ("error", t("settings.ckpt_cannot", name=up.name, error=e))
         return
     reset(ws.text, ckpt.config, ws.source, trainer=trainer)
     sync_widgets(ws)
-    st.session_state[_MSG] = ("success", f"Loaded {up.name}: {ckpt.config.cell.upper()} {ckpt.config.hidden_size}, "
-                                         f"step {ckpt.step:,}. Press Start to continue training it.")
+    st.session_state[_MSG] = ("success", t("settings.ckpt_loaded", name=up.name, cell=ckpt.config.cell.upper(),
+                                           hidden=ckpt.config.hidden_size, step=f"{ckpt.step:,}"))
 
 
 def checkpoint_panel(ws: Workspace, step: int) -> None:
@@ -45,15 +45,15 @@ def checkpoint_panel(ws: Workspace, step: int) -> None:
     with c1:
         cfg = ws.config
         st.download_button(
-            "⬇ Download the current model", data=functools.partial(checkpoint_bytes, ws.run),
+            t("settings.ckpt_download"), data=functools.partial(checkpoint_bytes, ws.run),
             file_name=f"charviz-{cfg.cell}{cfg.hidden_size}-step{step}.pt", mime="application/octet-stream",
-            on_click="ignore", help="weights, optimizer state, settings, vocabulary and step count")
-        st.caption("Loading never runs code from the file (weights-only loading).")
+            on_click="ignore", help=t("settings.ckpt_download_help"))
+        st.caption(t("settings.ckpt_safe"))
         st.caption(t("rewind.checkpoint_note"))
     with c2:
-        st.file_uploader(f"a charviz checkpoint (.pt, at most {MAX_CHECKPOINT_MB} MB)", type=["pt"],
+        st.file_uploader(t("settings.ckpt_upload", mb=MAX_CHECKPOINT_MB), type=["pt"],
                          key="ckpt_upload", max_upload_size=MAX_CHECKPOINT_MB)
-        st.button(f"Load it and continue training on the current text (replaces the model at step {step:,})",
+        st.button(t("settings.ckpt_load", step=f"{step:,}"),
                   key="ckpt_load", on_click=_load_uploaded, args=(ws,))
     msg = st.session_state.pop(_MSG, None)
     if msg is not None:

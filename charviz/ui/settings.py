@@ -12,13 +12,14 @@ from dataclasses import dataclass, replace
 import streamlit as st
 
 from charviz.data import CORPORA, TextError, check_text, decode_upload
+from charviz.i18n import t
 from charviz.model import CELLS
 from charviz.train import OPTIMIZERS, TrainConfig
 from charviz.ui.session import Source, Workspace, corpus_source, corpus_text, text_digest
 
 MAX_UPLOAD_MB = 5
 MAX_PASTE_CHARS = 200_000
-SOURCE_KINDS = {"corpus": "built-in text", "pasted": "paste your own", "upload": "upload a .txt file"}
+SOURCE_KINDS = ("corpus", "pasted", "upload")  # the catalogue's settings.kind_<kind>
 LR_CHOICES = (1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 CLIP_CHOICES = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 100.0)
 HIDDEN_CHOICES = (8, 16, 32, 64, 128, 256, 512)
@@ -29,8 +30,6 @@ KEY = {  # widget keys in st.session_state
     "optimizer": "set_optimizer", "seed": "set_seed", "lr": "set_lr", "clip_on": "set_clip_on",
     "clip": "set_clip", "carry_hidden": "set_carry",
 }
-LABELS = {"cell": "cell", "hidden_size": "hidden size", "seq_len": "truncation window", "batch_size": "batch size",
-          "optimizer": "optimizer", "seed": "seed", "text": "text"}
 
 
 @dataclass
@@ -65,6 +64,11 @@ def sync_widgets(ws: Workspace, only_missing: bool = False) -> None:
             st.session_state[k] = v
 
 
+def corpus_description(name: str) -> str:
+    """A built-in text in one line, in the page's language."""
+    return t(f"settings.corpus_{name.replace('-', '_')}") if name in CORPORA else name
+
+
 def _with(choices: tuple, *values) -> list:
     """choices plus values, sorted (a checkpoint may bring a learning rate that is not on the scale)."""
     return sorted(set(choices) | {v for v in values if v is not None})
@@ -88,69 +92,66 @@ def live_controls(ws: Workspace) -> None:
     cfg = ws.config
     c1, c2, c3, c4 = st.columns([3, 1.2, 2, 1.8], vertical_alignment="bottom")
     lr_opts = _with(LR_CHOICES, cfg.lr, st.session_state.get(KEY["lr"]))
-    c1.select_slider("learning rate (log scale)", lr_opts, key=KEY["lr"],
+    c1.select_slider(t("settings.lr"), lr_opts, key=KEY["lr"],
                      format_func=lambda v: f"{v:g}", on_change=_apply_lr, args=(ws,), persist_state="session",
-                     help="applies at once, to the running model")
-    c2.toggle("clip gradients", key=KEY["clip_on"], on_change=_apply_clip, args=(ws,), persist_state="session",
-              help="scale the gradient down whenever its norm exceeds the threshold")
+                     help=t("settings.lr_help"))
+    c2.toggle(t("settings.clip_on"), key=KEY["clip_on"], on_change=_apply_clip, args=(ws,), persist_state="session",
+              help=t("settings.clip_on_help"))
     clip_opts = _with(CLIP_CHOICES, st.session_state.get(KEY["clip"], 5.0))
-    c3.select_slider("clip threshold (max gradient norm)", clip_opts, key=KEY["clip"],
+    c3.select_slider(t("settings.clip"), clip_opts, key=KEY["clip"],
                      format_func=lambda v: f"{v:g}", on_change=_apply_clip, args=(ws,), persist_state="session",
                      disabled=not st.session_state.get(KEY["clip_on"], True))
-    c4.toggle("carry hidden state", key=KEY["carry_hidden"], on_change=_apply_carry, args=(ws,),
-              persist_state="session",
-              help="carry the hidden state across windows. On: truncated BPTT (the state flows on, the gradient "
-                   "stops at the window edge); "
-                   "off: every window starts from a zero state")
+    c4.toggle(t("settings.carry"), key=KEY["carry_hidden"], on_change=_apply_carry, args=(ws,),
+              persist_state="session", help=t("settings.carry_help"))
 
 
 def text_controls() -> tuple[Source | None, str | None, str]:
     """The text widgets -> (source, text, error). text is None when there is none yet or it is unusable."""
-    kind = st.radio("text", list(SOURCE_KINDS), key=KEY["kind"], format_func=SOURCE_KINDS.get, horizontal=True,
-                    persist_state="session")
+    kind = st.radio(t("settings.text"), SOURCE_KINDS, key=KEY["kind"], format_func=lambda k: t(f"settings.kind_{k}"),
+                    horizontal=True, persist_state="session")
     if kind == "corpus":
-        name = st.selectbox("built-in text", list(CORPORA), key=KEY["corpus"], persist_state="session")
-        st.caption(CORPORA[name])
+        name = st.selectbox(t("settings.corpus"), list(CORPORA), key=KEY["corpus"], persist_state="session")
+        st.caption(corpus_description(name))
         k = None
         if name == "long-range":
-            k = st.number_input("distance k (filler characters between the key and its recall)", 0, 64,
+            k = st.number_input(t("settings.k"), 0, 64,
                                 key=KEY["k"], persist_state="session")
         src = corpus_source(name, k)
         return src, corpus_text(src.name, src.k), ""
     if kind == "pasted":
-        text = st.text_area("your text", key=KEY["paste"], height=150, max_chars=MAX_PASTE_CHARS,
-                            placeholder="paste or type at least a few words here", persist_state="session")
+        text = st.text_area(t("settings.paste"), key=KEY["paste"], height=150, max_chars=MAX_PASTE_CHARS,
+                            placeholder=t("settings.paste_placeholder"), persist_state="session")
         try:
             text = check_text(text or "")
         except TextError as e:
-            return None, None, f"Cannot train on this text: {e}."
+            return None, None, t("settings.cannot_train", error=e)
         return Source("pasted", "pasted text", digest=text_digest(text)), text, ""
-    up = st.file_uploader(f"a UTF-8 .txt file (at most {MAX_UPLOAD_MB} MB)", type=["txt"], key=KEY["upload"],
+    up = st.file_uploader(t("settings.upload", mb=MAX_UPLOAD_MB), type=["txt"], key=KEY["upload"],
                           max_upload_size=MAX_UPLOAD_MB)
     if up is None:
         return None, None, ""
     try:
         text = decode_upload(up.getvalue(), max_bytes=MAX_UPLOAD_MB * 1_000_000)
     except TextError as e:
-        return None, None, f"Cannot train on {up.name}: {e}."
+        return None, None, t("settings.cannot_train_file", name=up.name, error=e)
     return Source("upload", up.name, digest=text_digest(text)), text, ""
 
 
 def model_controls(ws: Workspace) -> TrainConfig:
     """Model and data-stream settings (they need a reset) -> the config they ask for (live keys as now)."""
     c1, c2 = st.columns(2)
-    cell = c1.selectbox("cell", CELLS, key=KEY["cell"], persist_state="session",
-                        format_func=lambda c: {"rnn": "vanilla RNN (tanh)", "lstm": "LSTM", "gru": "GRU"}[c])
+    cell = c1.selectbox(t("settings.cell"), CELLS, key=KEY["cell"], persist_state="session",
+                        format_func=lambda c: t(f"settings.cell_{c}"))
     hidden_opts = _with(HIDDEN_CHOICES, ws.config.hidden_size, st.session_state.get(KEY["hidden_size"]))
-    hidden = c2.select_slider("hidden size", hidden_opts, key=KEY["hidden_size"],
+    hidden = c2.select_slider(t("settings.hidden_size"), hidden_opts, key=KEY["hidden_size"],
                               persist_state="session")
-    seq_len = c1.number_input("truncation window (seq_len)", 1, 512, key=KEY["seq_len"], persist_state="session",
-                              help="gradients flow back at most this many time steps")
-    batch = c2.number_input("batch size (parallel streams)", 1, 512, key=KEY["batch_size"],
+    seq_len = c1.number_input(t("settings.seq_len"), 1, 512, key=KEY["seq_len"], persist_state="session",
+                              help=t("settings.seq_len_help"))
+    batch = c2.number_input(t("settings.batch"), 1, 512, key=KEY["batch_size"],
                             persist_state="session")
-    optimizer = c1.selectbox("optimizer", OPTIMIZERS, key=KEY["optimizer"], persist_state="session")
-    seed = c2.number_input("seed", 0, 2**31 - 1, key=KEY["seed"], persist_state="session",
-                           help="the same seed gives the same initial weights")
+    optimizer = c1.selectbox(t("settings.optimizer"), OPTIMIZERS, key=KEY["optimizer"], persist_state="session")
+    seed = c2.number_input(t("settings.seed"), 0, 2**31 - 1, key=KEY["seed"], persist_state="session",
+                           help=t("settings.seed_help"))
     return replace(ws.config, cell=cell, hidden_size=int(hidden), seq_len=int(seq_len), batch_size=int(batch),
                    optimizer=optimizer, seed=int(seed))
 
@@ -158,7 +159,7 @@ def model_controls(ws: Workspace) -> TrainConfig:
 def pending_changes(ws: Workspace, wanted: Wanted) -> list[str]:
     """Names of the settings that differ from the current model's and need a reset to apply."""
     cur = ws.config
-    changed = [LABELS[k] for k in RESET_KEYS if getattr(cur, k) != getattr(wanted.config, k)]
+    changed = [t(f"settings.label_{k}") for k in RESET_KEYS if getattr(cur, k) != getattr(wanted.config, k)]
     if wanted.source is not None and wanted.source != ws.source:
-        changed.insert(0, LABELS["text"])
+        changed.insert(0, t("settings.label_text"))
     return changed
