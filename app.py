@@ -33,9 +33,12 @@ nav = st.navigation(
     ]
 )
 if ready:
+    from charviz.ui import links
     from charviz.ui.sidebar import training_status  # importing it caps torch's threads
 
+    links.from_url()  # a demo link sets the session's run up (once per session), before the sidebar draws it
     training_status()
+    links.show_problems()
 else:
     boot.loading_status()  # a new session's true status (step 0, untrained) until torch is loaded
 with st.sidebar:

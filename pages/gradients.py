@@ -58,8 +58,9 @@ elif w < 1:
 st.header(t("gradients.live_header"))
 ws = get_workspace()
 default = ws.run.trainer.val_text[:64] or ws.text[:64]
-text = st.text_input(t("gradients.sequence"),
-                     value=default, key="g_text")
+if "g_text" not in st.session_state:  # (a demo link may have set it)
+    st.session_state["g_text"] = default
+text = st.text_input(t("gradients.sequence"), key="g_text")
 
 
 rewind_slider("gradients", ws.run)

@@ -10,6 +10,7 @@ from charviz.inspect import generate
 from charviz.ui.baseline import ngram_caption, ngram_for
 from charviz.ui.boot import leave_pages_folder_mode
 from charviz.ui.checkpoints import checkpoint_panel
+from charviz.ui.links import share_panel
 from charviz.ui.rewind import loss_chart
 from charviz.ui.session import get_workspace, reset
 from charviz.ui.settings import (
@@ -115,3 +116,6 @@ st.caption(t("train.now_training", source=ws.source.label, chars=f"{len(ws.text)
 
 with st.expander(t("train.checkpoint")):
     checkpoint_panel(ws, snap.step)
+
+with st.expander(t("links.share_title"), icon=":material/link:"):
+    share_panel(ws)
