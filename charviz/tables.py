@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from charviz.data import show_char
-from charviz.figures import prediction_columns, step_labels
+from charviz.figures import COLORS, prediction_columns, shade, step_labels, text_on_shade
 from charviz.i18n import t
 
 
@@ -59,8 +59,9 @@ def prefix_html(prefix: str, unknown_positions) -> str:
     for i, c in enumerate(prefix):
         shown = html.escape(show_char(c))
         if i in bad:
-            out.append(f'<mark style="background:#ffb3b3;color:#a00000;font-weight:700;padding:0 2px;'
-                       f'text-decoration:underline wavy #d62728">{shown}</mark>')
+            out.append(f'<mark style="background:{COLORS["unknown background"]};color:{COLORS["unknown text"]};'
+                       f'font-weight:700;padding:0 2px;text-decoration:underline wavy {COLORS["unknown"]}">'
+                       f'{shown}</mark>')
         else:
             out.append(shown)
     return ('<div style="font-family:monospace;font-size:1.4rem;line-height:1.8;word-break:break-all">'
@@ -78,22 +79,15 @@ def unknown_message(prefix: str, unknown_positions) -> str:
     return t(key, names=names, n=n, rest=len(prefix) - n)
 
 
-def shade(p: float) -> str:
-    """Background colour for a character the model gave probability p: light (unsure) to dark (sure)."""
-    a = 0.08 + 0.72 * float(np.clip(p, 0.0, 1.0))
-    return f"rgba(31,119,180,{a:.2f})"
-
-
 def sample_html(prefix: str, pairs, max_prefix: int = 200) -> str:
     """A prefix (grey; its last max_prefix characters) and its generated continuation, each generated
     character shaded by the probability the model gave it (hover shows the number).
     pairs: [(char, p)] as returned by inspect.generate."""
     shown = ("…" if len(prefix) > max_prefix else "") + prefix[-max_prefix:] if max_prefix else ""
-    out = [f'<span style="color:#888">{html.escape(show_text_keep_lines(shown))}</span>']
+    out = [f'<span style="color:{COLORS["muted text"]}">{html.escape(show_text_keep_lines(shown))}</span>']
     for c, p in pairs:
-        text_color = "#ffffff" if p > 0.6 else "#111111"
         out.append(f'<span title="{html.escape(show_char(c))}: p = {p:.3f}" style="background:{shade(p)};'
-                   f'color:{text_color};border-radius:2px">{html.escape(show_char(c))}</span>'
+                   f'color:{text_on_shade(p)};border-radius:2px">{html.escape(show_char(c))}</span>'
                    + ("<br>" if c == "\n" else ""))
     return ('<div style="font-family:monospace;font-size:1.25rem;line-height:1.7;white-space:normal;'
             'word-break:break-all">' + "".join(out).replace("\n", "<br>") + "</div>")
@@ -106,7 +100,7 @@ def show_text_keep_lines(text: str) -> str:
 
 def sample_legend_html() -> str:
     stops = "".join(
-        f'<span style="background:{shade(p)};color:{"#fff" if p > 0.6 else "#111"};padding:0 6px">{p:.1f}</span>'
+        f'<span style="background:{shade(p)};color:{text_on_shade(p)};padding:0 6px">{p:.1f}</span>'
         for p in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
     )
     return f'<div style="font-size:0.95rem">{html.escape(t("tables.legend"))} {stops}</div>'

@@ -77,11 +77,11 @@ def test_log_axes_are_labelled_at_powers_of_ten_only():
     assert figures._log_axis(np.array([1e-5, 3.0]))["dtick"] == 1  # 5.5 decades
     assert figures._log_axis(np.array([1e-25, 1e2]))["dtick"] == 3  # 27 decades -> every 3rd
     assert figures._log_axis(np.array([0.0, np.nan]))["type"] == "log"  # nothing positive: plotly decides
-    torch.manual_seed(0)
-    text = "hello world " * 4
-    vocab = Vocab.from_text(text)
-    flow = gradient_flow(CharRNN(len(vocab), 16), vocab, text)
+    # the live figure: gradient norms spanning exactly 12 decades (1e-12 .. 1) -> a label every 2nd decade
+    flow = _flow()
+    flow.grad_norm_last[:] = np.logspace(-12, 0, len(flow.grad_norm_last))
+    flow.grad_norm_total[:] = 1e-6
     fig = figures.gradient_flow_figure(flow, window=8)
-    vals = np.concatenate([flow.grad_norm_last, flow.grad_norm_total])
-    decades = np.log10(vals.max() / vals[vals > 0].min())
-    assert fig.layout.yaxis.type == "log" and fig.layout.yaxis.dtick == max(1, int(np.ceil(decades / 10)))
+    assert fig.layout.yaxis.type == "log" and fig.layout.yaxis.dtick == 2
+    flow.grad_norm_last[:] = np.logspace(-3, 0, len(flow.grad_norm_last))  # 3 decades: every one labelled
+    assert figures.gradient_flow_figure(flow, window=8).layout.yaxis.dtick == 1

@@ -13,11 +13,24 @@ from charviz.figures.gradients import (
     singular_values_figure,
 )
 from charviz.figures.prediction import hello_figure, prediction_columns, step_heatmap, step_labels, topk_figure
-from charviz.figures.style import COLORS, FONT_SIZE, TITLE_SIZE, UIREVISION, char_labels, f32
+from charviz.figures.style import (
+    COLORS,
+    FONT_SIZE,
+    PALETTE,
+    TITLE_SIZE,
+    UIREVISION,
+    char_labels,
+    f32,
+    figure,
+    layout,
+    shade,
+    text_on_shade,
+)
 from charviz.figures.training import MAX_POINTS, grad_norm_figure, loss_figure, smooth, speed_figure
 
 __all__ = [
-    "COLORS", "FONT_SIZE", "MAX_POINTS", "TITLE_SIZE", "UIREVISION", "_log_axis", "char_labels", "f32",
+    "COLORS", "FONT_SIZE", "MAX_POINTS", "PALETTE", "TITLE_SIZE", "UIREVISION", "_log_axis", "char_labels", "f32",
+    "figure", "layout", "shade", "text_on_shade",
     "grad_norm_figure", "gradient_flow_figure", "hello_figure", "loss_figure", "param_grad_figure",
     "prediction_columns", "saliency_figure", "scalar_bptt_figure", "singular_values_figure", "smooth",
     "speed_figure", "step_heatmap", "step_labels", "topk_figure",

@@ -9,16 +9,18 @@ from charviz.data import show_char
 from charviz.figures.style import (
     COLORS,
     FONT_SIZE,
-    _figure,
+    LEGEND_ABOVE,
+    SERIES,
     _hline,
     _log10_span,
     char_labels,
     f32,
+    figure,
 )
 from charviz.i18n import t
 
 # ---- gradient figures (backpropagation through time)
-# redrawn every second while training, so built from plain dicts with `_figure` (no per-property validation);
+# redrawn every second while training, so built from plain dicts with `figure` (no per-property validation);
 # gradient magnitudes span 1e-25..1e2, so every gradient axis is logarithmic.
 
 _LOG = {"type": "log", "exponentformat": "power"}
@@ -31,7 +33,7 @@ def _log_axis(*arrays) -> dict:
     if span is None:
         return dict(_LOG)
     return {**_LOG, "dtick": max(1, int(np.ceil((span[1] - span[0]) / 10)))}
-_TOP_LEGEND = {"legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}}
+_TOP_LEGEND = {"legend": LEGEND_ABOVE}
 
 
 def _positive(a) -> np.ndarray:
@@ -49,19 +51,18 @@ def _char_ticks(chars, max_ticks: int, size: int = FONT_SIZE - 2) -> dict:
 
 def scalar_bptt_figure(curves: dict[str, np.ndarray], height: int = 430) -> go.Figure:
     """|dh_T/dh_t| against t for several one-neuron RNNs (name -> g from inspect.scalar_bptt), log y."""
-    palette = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e"]
     data = []
     for i, (name, g) in enumerate(curves.items()):
         T = len(g) - 1
         data.append({
             "type": "scatter", "mode": "lines+markers", "name": name, "x": np.arange(T + 1), "y": _positive(g),
-            "line": {"width": 3, "color": palette[i % len(palette)]}, "marker": {"size": 7},
+            "line": {"width": 3, "color": SERIES[i % len(SERIES)]}, "marker": {"size": 7},
             "customdata": np.stack([T - np.arange(T + 1), np.asarray(g, dtype=np.float64)], axis=1),
             "hovertemplate": "t=%{x} (T−t=%{customdata[0]})<br>∂h_T/∂h_t = %{customdata[1]:.4g}"
                              f"<extra>{name}</extra>",
         })
     line, label = _hline(1.0, COLORS["reference"], t("figures.gradient_kept"), "left")
-    return _figure(data, "", t("figures.time_step_T"), t("figures.scalar_axis"), height,
+    return figure(data, "", t("figures.time_step_T"), t("figures.scalar_axis"), height,
                    {"yaxis": _LOG, "shapes": [line], "annotations": [label], **_TOP_LEGEND})
 
 
@@ -95,8 +96,8 @@ def gradient_flow_figure(flow, window: int | None = None, height: int = 460) -> 
         ]
         annotations = [{"x": edge, "y": 0.02, "xref": "x", "yref": "paper", "showarrow": False,
                         "text": t("figures.beyond_window", window=window), "xanchor": "right",
-                        "yanchor": "bottom", "font": {"size": FONT_SIZE - 2, "color": "#555"}}]
-    return _figure(data, "", t("figures.time_step_input"), t("figures.grad_norm_log"), height,
+                        "yanchor": "bottom", "font": {"size": FONT_SIZE - 2, "color": COLORS["note"]}}]
+    return figure(data, "", t("figures.time_step_input"), t("figures.grad_norm_log"), height,
                    {"yaxis": _log_axis(flow.grad_norm_last, flow.grad_norm_total),
                     "xaxis": _char_ticks(flow.chars, 64), "shapes": shapes,
                     "annotations": annotations, **_TOP_LEGEND})
@@ -108,7 +109,7 @@ def saliency_figure(flow, height: int = 320) -> go.Figure:
     bar = {"type": "bar", "x": np.arange(T), "y": _positive(flow.saliency), "marker": {"color": COLORS["grad"]},
            "customdata": [f"{t}: {show_char(c)}" for t, c in enumerate(flow.chars)],
            "hovertemplate": t("figures.input_hover") + " %{customdata}<br>‖∂L_T/∂x_t‖ = %{y:.3g}<extra></extra>"}
-    return _figure([bar], "", t("figures.time_step_input"), t("figures.saliency_axis"), height,
+    return figure([bar], "", t("figures.time_step_input"), t("figures.saliency_axis"), height,
                    {"yaxis": _log_axis(flow.saliency), "xaxis": _char_ticks(flow.chars, 32)})
 
 
@@ -118,9 +119,9 @@ def singular_values_figure(sv, cell: str = "rnn", height: int = 320) -> go.Figur
     bar = {"type": "bar", "x": np.arange(1, len(sv) + 1), "y": f32(sv),
            "marker": {"color": np.where(sv > 1, COLORS["clipped"], COLORS["train"]).tolist()},
            "hovertemplate": "σ_%{x} = %{y:.3f}<extra></extra>"}
-    line, label = _hline(1.0, "#333333", "σ = 1", "right")
+    line, label = _hline(1.0, COLORS["text"], "σ = 1", "right")
     what = "W_hh" if cell == "rnn" else t("figures.gates_stacked", n=4 if cell == "lstm" else 3)
-    return _figure([bar], "", t("figures.singular_axis", what=what), "σ", height,
+    return figure([bar], "", t("figures.singular_axis", what=what), "σ", height,
                    {"shapes": [line], "annotations": [label]})
 
 
@@ -129,6 +130,6 @@ def param_grad_figure(norms: dict[str, float], height: int = 320) -> go.Figure:
     names = list(norms)
     bar = {"type": "bar", "orientation": "h", "y": names, "x": _positive([norms[n] for n in names]),
            "marker": {"color": COLORS["grad"]}, "hovertemplate": "%{y}<br>‖∂L/∂W‖ = %{x:.3g}<extra></extra>"}
-    return _figure([bar], "", t("figures.param_axis"), "", height,
+    return figure([bar], "", t("figures.param_axis"), "", height,
                    {"xaxis": _log_axis(list(norms.values())), "yaxis": {"autorange": "reversed"},
                     "margin": {"l": 150}})

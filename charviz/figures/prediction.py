@@ -14,12 +14,10 @@ from charviz.figures.style import (
     LOGIT_SCALE,
     ONEHOT_SCALE,
     PROB_SCALE,
-    REST_COLOR,
-    TARGET_LINE,
-    _figure,
     _plain,
     _scale,
     f32,
+    figure,
 )
 from charviz.i18n import t
 
@@ -46,7 +44,7 @@ def topk_figure(probs, itos, k: int = 10, title: str = "", rest: bool = True, he
         labels.append(t("figures.rest", n=V - k))
         values.append(float(p[others].sum()))
         hover.append(f"{t('figures.others_hover', n=V - k)}<br>p = {values[-1]:.4f}")
-        colors.append(REST_COLOR)
+        colors.append(COLORS["rest"])
     n = len(labels)
     bar = {
         "type": "bar", "orientation": "h", "y": labels, "x": f32(values), "marker": {"color": colors},
@@ -55,7 +53,7 @@ def topk_figure(probs, itos, k: int = 10, title: str = "", rest: bool = True, he
     }
     top = 110 if "<br>" in title else 70
     height = height or int(top + 70 + (44 if n <= 8 else 32) * max(n, 3))
-    return _figure([bar], title, t("figures.probability"), t("figures.next_char_axis", k=k, v=V), height, {
+    return figure([bar], title, t("figures.probability"), t("figures.next_char_axis", k=k, v=V), height, {
         "yaxis": {"type": "category", "tickmode": "array", "tickvals": labels, "ticktext": labels,
                   "autorange": "reversed", "tickfont": {"size": FONT_SIZE + (6 if n <= 8 else 2)}},
         "xaxis": {"range": [0, 1.18], "tickvals": [0, 0.25, 0.5, 0.75, 1.0]},
@@ -140,7 +138,7 @@ def step_heatmap(
         },
         # the legend entry for the boxes (the boxes are shapes: exactly one cell, at any size)
         {"type": "scatter", "x": [None], "y": [None], "mode": "markers", "name": t("figures.true_next_legend"),
-         "marker": {"symbol": "square-open", "size": 16, "color": TARGET_LINE, "line": {"width": 3}}},
+         "marker": {"symbol": "square-open", "size": 16, "color": COLORS["box"], "line": {"width": 3}}},
     ]
     if rest_col:
         others = np.ones(V, dtype=bool)
@@ -155,7 +153,7 @@ def step_heatmap(
         col_labels = [*col_labels, rest_w]
     shapes = [  # on category axes, category i sits at position i
         {"type": "rect", "xref": "x", "yref": "y", "x0": c - 0.5, "x1": c + 0.5, "y0": t - 0.5, "y1": t + 0.5,
-         "line": {"color": TARGET_LINE, "width": 3}}
+         "line": {"color": COLORS["box"], "width": 3}}
         for t, c in enumerate(target_col) if c >= 0
     ]
     if title is None:
@@ -198,7 +196,7 @@ def step_heatmap(
             "title": {"text": t("figures.loss_true_axis"), "font": {"size": FONT_SIZE - 2}, "standoff": 6},
             "tickfont": {"size": FONT_SIZE - 4}, "nticks": 3,
         }
-    return _figure(data, title, xtitle, t("figures.time_step_axis"), height, layout)
+    return figure(data, title, xtitle, t("figures.time_step_axis"), height, layout)
 
 
 def hello_figure(trace, order=None, title: str = "", height: int | None = None) -> go.Figure:
@@ -269,7 +267,7 @@ def hello_figure(trace, order=None, title: str = "", height: int | None = None) 
         if b >= 2:  # box the true next character in the logits and the probabilities
             shapes += [{"type": "rect", "xref": f"x{ax}", "yref": f"y{ax}", "x0": t - 0.5, "x1": t + 0.5,
                         "y0": target_row[tgt] - 0.5, "y1": target_row[tgt] + 0.5,
-                        "line": {"color": TARGET_LINE, "width": 3}}
+                        "line": {"color": COLORS["box"], "width": 3}}
                        for t, tgt in enumerate(trace.targets) if tgt is not None]
         top = lo
     # under the last block: predicted (argmax) vs target, per time step
@@ -280,7 +278,7 @@ def hello_figure(trace, order=None, title: str = "", height: int | None = None) 
         guess = itos[int(pred[i])]
         ok = tgt is not None and guess == tgt
         mark = "" if tgt is None else (" ✓" if ok else " ✗")
-        color = COLORS["reference"] if tgt is None else ("#2ca02c" if ok else COLORS["target"])
+        color = COLORS["reference"] if tgt is None else (COLORS["right"] if ok else COLORS["wrong"])
         text = (f"{t_pred} <b>{show_char(guess)}</b>{mark}<br>p = {trace.probs[i, pred[i]]:.2f}<br>"
                 f"{t_target} <b>{show_char(tgt) if tgt is not None else '?'}</b>")
         annotations.append({"text": text, "xref": "x4", "yref": "paper", "x": i, "y": top - 0.4 / total,
@@ -288,4 +286,4 @@ def hello_figure(trace, order=None, title: str = "", height: int | None = None) 
                             "font": {"size": FONT_SIZE + 2, "color": color}})
     layout.update(annotations=annotations, shapes=shapes,
                   margin={"l": 80, "r": 90, "t": 60 if title else 10, "b": 10})
-    return _figure(data, title, "", "", height, layout)
+    return figure(data, title, "", "", height, layout)

@@ -1,4 +1,4 @@
-"""The house style of every charviz figure: palette, colour scales, fonts, and the layout builders.
+"""The house style of every charviz figure: palette, colour scales, fonts, and the one builder (`figure`).
 
 Every figure is made for a projector: large fonts, titled axes, labelled colour bars, and a constant
 `uirevision` so that a user's zoom survives the live redraws. Arrays are sent as float32.
@@ -12,19 +12,81 @@ import plotly.graph_objects as go
 from charviz.data import show_char
 
 UIREVISION = "charviz"  # constant: plotly keeps zoom/pan across redraws with the same value
+
+# ---- fonts
 FONT_SIZE = 18
 TITLE_SIZE = 22
-TEMPLATE = "plotly_white"
-COLORS = {
-    "train": "#1f77b4",
-    "val": "#ff7f0e",
-    "grad": "#2ca02c",
-    "clipped": "#d62728",
-    "reference": "#7f7f7f",
-    "target": "#d62728",
-    "ngram": "#9467bd",
-    "snapshot": "#8c564b",
+CELL_FONT = 15  # numbers printed in heatmap cells
+
+# ---- the palette: every colour a figure or a table (charviz.tables) draws comes from here
+PALETTE = {
+    "blue": "#1f77b4",
+    "orange": "#ff7f0e",
+    "green": "#2ca02c",
+    "red": "#d62728",
+    "purple": "#9467bd",
+    "grey": "#7f7f7f",
+    "light grey": "#b0b0b0",
+    "dark grey": "#555555",
+    "ink": "#2a3f5f",  # text and axis labels (plotly_white's)
+    "grid": "#EBF0F8",  # grid and axis lines (plotly_white's)
+    "black": "#111111",
+    "white": "#ffffff",
+    "pale red": "#ffb3b3",
+    "dark red": "#a00000",
+    "brown": "#8c564b",
 }
+_P = PALETTE
+COLORS = {  # what each colour means
+    "train": _P["blue"],
+    "val": _P["orange"],
+    "grad": _P["green"],
+    "clipped": _P["red"],
+    "reference": _P["grey"],
+    "target": _P["red"],
+    "right": _P["green"],  # a correct prediction
+    "wrong": _P["red"],
+    "rest": _P["light grey"],  # the summed probability of the characters not shown
+    "box": _P["black"],  # the box around the true next character (visible on red, blue and white)
+    "refused": _P["black"],  # a refused (non-finite) training step
+    "note": _P["dark grey"],  # small annotations
+    "text": _P["ink"],
+    "muted text": _P["grey"],  # e.g. the prompt before a generated sample
+    "on dark": _P["white"],  # text on a dark cell
+    "on light": _P["black"],  # text on a light cell
+    "unknown": _P["red"],  # a character the model cannot read: underline
+    "unknown text": _P["dark red"],
+    "unknown background": _P["pale red"],
+    "ngram": _P["purple"],  # the n-gram baseline
+    "snapshot": _P["brown"],  # kept snapshots (rewind)
+    "outline": _P["white"],  # the edge of a marker drawn over a curve
+}
+SERIES = [_P["red"], _P["blue"], _P["green"], _P["purple"], _P["orange"]]  # several curves of one kind
+
+# ---- colour scales
+LOGIT_SCALE = "RdBu_r"  # diverging, centred at 0: negative blue, positive red
+PROB_SCALE = "Blues"  # 0 white .. 1 dark blue
+HIDDEN_SCALE = "PuOr_r"  # diverging, for tanh-range hidden states
+ONEHOT_SCALE = [[0.0, _P["white"]], [1.0, _P["green"]]]
+SHADE = (COLORS["train"], 0.08, 0.80)  # text shaded by a probability p: colour, alpha at p = 0 and at p = 1
+SHADE_DARK_FROM = 0.6  # from this p on, shaded text is written light on dark
+
+
+def rgba(color: str, alpha: float) -> str:
+    """'#rrggbb' with an alpha, as a CSS/plotly rgba() string."""
+    r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha:.2f})"
+
+
+def shade(p: float) -> str:
+    """Background colour for something the model gave probability p: light (unsure) to dark (sure)."""
+    color, lo, hi = SHADE
+    return rgba(color, lo + (hi - lo) * float(np.clip(p, 0.0, 1.0)))
+
+
+def text_on_shade(p: float) -> str:
+    """Text colour that reads on `shade(p)`."""
+    return COLORS["on dark"] if p > SHADE_DARK_FROM else COLORS["on light"]
 
 
 def f32(a) -> np.ndarray:
@@ -63,66 +125,25 @@ def _log10_span(*arrays) -> tuple[float, float] | None:
     return (float(np.log10(vals.min())), float(np.log10(vals.max()))) if vals.size else None
 
 
-_EMPTY_TEMPLATE = go.layout.Template()
-_AXIS = {"gridcolor": "#EBF0F8", "linecolor": "#EBF0F8", "zerolinecolor": "#EBF0F8", "zerolinewidth": 2, "ticks": "",
-         "automargin": True}  # plotly_white's axes
+# ---- the one house style: plotly_white's look spelled out in the palette (no template expansion, which is
+# the slow part of a plotly figure), the legend under the plot, and one builder for every figure
 
-
-def _layout(title: str, xtitle: str, ytitle: str, height: int, yaxis: dict | None = None, **kw) -> dict:
-    """The house style as one layout dict, with the legend under the plot.
-
-    plotly_white's look is spelled out with an empty template: validating even the cut-down template is
-    three quarters of the time of building these figures (~35 ms -> ~10 ms each).
-    """
-    return {
-        "template": _EMPTY_TEMPLATE,
-        "paper_bgcolor": "white",
-        "plot_bgcolor": "white",
-        "hovermode": "closest",
-        "title": {"text": title, "font": {"size": TITLE_SIZE}, "x": 0.05},
-        "font": {"size": FONT_SIZE, "color": "#2a3f5f"},
-        "height": height,
-        "margin": {"l": 80, "r": 30, "t": 60, "b": 60},
-        "uirevision": UIREVISION,
-        "legend": {"font": {"size": FONT_SIZE - 2}, "orientation": "h", "y": -0.25, "x": 0},
-        "xaxis": {**_AXIS, "title": {"text": xtitle, "font": {"size": FONT_SIZE}, "standoff": 15}},
-        "yaxis": {**_AXIS, "title": {"text": ytitle, "font": {"size": FONT_SIZE}, "standoff": 15}, **(yaxis or {})},
-        **kw,
-    }
-
-
-
-# ---- prediction figures
-# what the model believes comes next: the top-k bar chart, the per-time-step logits and softmax heatmaps
-# (true next character boxed), and the "hello" walkthrough. Every number drawn is read from an
-# inspect.Trace; these functions only choose, arrange and label. They redraw on every keystroke, so they
-# are built from plain dicts in the house style without plotly's per-property validation (30-100 ms a
-# figure); the tests check that every one of them is a valid plotly figure.
-
-LOGIT_SCALE = "RdBu_r"  # diverging, centred at 0: negative blue, positive red
-PROB_SCALE = "Blues"  # 0 white .. 1 dark blue
-HIDDEN_SCALE = "PuOr_r"  # diverging, for tanh-range hidden states
-ONEHOT_SCALE = [[0.0, "#ffffff"], [1.0, "#2ca02c"]]
-TARGET_LINE = "#111111"  # the box around the true next character (visible on red, blue and white)
-REST_COLOR = "#b0b0b0"
-CELL_FONT = 15  # numbers printed in heatmap cells
-_TEMPLATE_CACHE: dict = {}
-
-
-def _template() -> dict:
-    """The house template as plain JSON (made once: expanding it is the slow part of a validated figure)."""
-    if TEMPLATE not in _TEMPLATE_CACHE:
-        _TEMPLATE_CACHE[TEMPLATE] = go.Figure(layout={"template": TEMPLATE}).layout.template.to_plotly_json()
-    return _TEMPLATE_CACHE[TEMPLATE]
-
-
-def _scale(name) -> list:
-    """A named colour scale ('RdBu_r', ...) as the explicit [[pos, colour], ...] list plotly.js needs."""
-    if not isinstance(name, str):
-        return name
-    if name not in _TEMPLATE_CACHE:
-        _TEMPLATE_CACHE[name] = [list(s) for s in go.Heatmap(colorscale=name).colorscale]
-    return _TEMPLATE_CACHE[name]
+_AXIS = {"automargin": True, "gridcolor": _P["grid"], "linecolor": _P["grid"], "zerolinecolor": _P["grid"],
+         "zerolinewidth": 2, "ticks": "", "title": {"standoff": 15}}
+TEMPLATE = {
+    "layout": {
+        "paper_bgcolor": _P["white"], "plot_bgcolor": _P["white"], "hovermode": "closest", "colorway": SERIES,
+        "font": {"color": COLORS["text"]}, "title": {"x": 0.05}, "hoverlabel": {"align": "left"},
+        "annotationdefaults": {"arrowcolor": COLORS["text"], "arrowhead": 0, "arrowwidth": 1},
+        "shapedefaults": {"line": {"color": COLORS["text"]}}, "xaxis": _AXIS, "yaxis": _AXIS,
+    },
+    "data": {
+        "bar": [{"marker": {"line": {"color": _P["white"], "width": 0.5}}}],
+        "heatmap": [{"colorbar": {"outlinewidth": 0, "ticks": ""}}],
+    },
+}
+LEGEND_BELOW = {"orientation": "h", "x": 0, "y": -0.25}  # the default
+LEGEND_ABOVE = {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"}  # for figures without a title
 
 
 def _merge(base: dict, extra: dict) -> dict:
@@ -133,20 +154,44 @@ def _merge(base: dict, extra: dict) -> dict:
     return out
 
 
-def _figure(data: list, title: str, xtitle: str, ytitle: str, height: int, layout: dict | None = None):
-    """go.Figure in the house style from plain dicts, unvalidated: fast enough per keystroke."""
+def layout(title: str, xtitle: str, ytitle: str, height: int, yaxis: dict | None = None, **extra) -> dict:
+    """The house layout as a plain dict, updated by `yaxis` and `extra` (nested dicts merged:
+    `yaxis={"type": "log"}` keeps the axis title)."""
     base = {
-        "template": _template(),
+        "template": TEMPLATE,
         "title": {"text": title, "font": {"size": TITLE_SIZE}},
         "font": {"size": FONT_SIZE},
         "height": height,
         "margin": {"l": 70, "r": 30, "t": 70 if title else 30, "b": 60},
         "uirevision": UIREVISION,
-        "legend": {"font": {"size": FONT_SIZE - 2}},
+        "legend": {"font": {"size": FONT_SIZE - 2}, **LEGEND_BELOW},
         "xaxis": {"title": {"text": xtitle, "font": {"size": FONT_SIZE}}},
         "yaxis": {"title": {"text": ytitle, "font": {"size": FONT_SIZE}}},
     }
-    return go.Figure({"data": data, "layout": _merge(base, layout or {})}, _validate=False)
+    return _merge(base, {**extra, "yaxis": yaxis or {}})
+
+
+_layout = layout  # its old name (branches written before the house style was one); new code: layout
+
+
+def figure(data: list, title: str, xtitle: str, ytitle: str, height: int, layout_extra: dict | None = None):
+    """The builder of every charviz figure: traces as plain dicts, in the house layout, unvalidated (plotly's
+    per-property validation costs 30-100 ms a figure, too much for a redraw every second or every keystroke;
+    the tests validate every figure instead)."""
+    return go.Figure({"data": data, "layout": layout(title, xtitle, ytitle, height, **(layout_extra or {}))},
+                     _validate=False)
+
+
+_SCALES: dict = {}
+
+
+def _scale(name) -> list:
+    """A named colour scale ('RdBu_r', ...) as the explicit [[pos, colour], ...] list plotly.js needs."""
+    if not isinstance(name, str):
+        return name
+    if name not in _SCALES:
+        _SCALES[name] = [list(s) for s in go.Heatmap(colorscale=name).colorscale]
+    return _SCALES[name]
 
 
 def _plain(ch: str) -> str:

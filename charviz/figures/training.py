@@ -8,16 +8,16 @@ import plotly.graph_objects as go
 from charviz.figures.style import (
     COLORS,
     _hline,
-    _layout,
     _line,
     _log10_span,
     f32,
+    figure,
 )
 from charviz.i18n import t
 
 # ---- training figures
 # Redrawn every second while training, in the server thread that shares the GIL with the training thread:
-# each figure is built in one go.Figure(data, layout) call (incremental add_*/update_* calls cost ~4x more).
+# each figure is built from plain dicts in one `figure` call (incremental add_*/update_* calls cost ~4x more).
 
 MAX_POINTS = 1500  # points per curve sent to the browser; History already keeps at most 4000 rows
 
@@ -77,9 +77,8 @@ def loss_figure(history: list[dict], val_history: list[dict], vocab_size: int, h
     finite = bits[np.isfinite(bits)]
     top = max(uniform * 1.12, float(finite.max()) * 1.05 if finite.size else 0.0)
     yaxis = {"range": [0, min(top, uniform * 2.5)]}
-    layout = _layout(t("figures.loss_title"), t("figures.training_step"), t("figures.bits_per_char"), height,
-                     yaxis, shapes=shapes, annotations=labels)
-    return go.Figure(data=data, layout=layout)
+    return figure(data, t("figures.loss_title"), t("figures.training_step"), t("figures.bits_per_char"), height,
+                  {"yaxis": yaxis, "shapes": shapes, "annotations": labels})
 
 
 def _snapshot_marks(steps: np.ndarray, values: np.ndarray, marks) -> dict:
@@ -91,7 +90,7 @@ def _snapshot_marks(steps: np.ndarray, values: np.ndarray, marks) -> dict:
             "y": f32(values[i]), "customdata": marks.tolist(),
             "hovertemplate": t("rewind.mark_hover") + "<extra></extra>",
             "marker": {"color": COLORS["snapshot"], "symbol": "diamond", "size": 10,
-                       "line": {"color": "white", "width": 1}}}
+                       "line": {"color": COLORS["outline"], "width": 1}}}
 
 
 def grad_norm_figure(history: list[dict], clip: float | None, height: int = 440) -> go.Figure:
@@ -121,17 +120,15 @@ def grad_norm_figure(history: list[dict], clip: float | None, height: int = 440)
         ys = [r["grad_norm"] if np.isfinite(r["grad_norm"]) else top for r in refused]
         data.append({"type": "scatter", "mode": "markers", "name": t("figures.refused"),
                      "x": f32([r["step"] for r in refused]), "y": f32(ys),
-                     "marker": {"color": "black", "symbol": "triangle-down", "size": 14}})
+                     "marker": {"color": COLORS["refused"], "symbol": "triangle-down", "size": 14}})
     # whole decades, at least two, threshold included: one label per power of ten, never a clutter of 2..9
     lo, hi = _log10_span(before) or (-1.0, 1.0)
     if clip is not None:
         lo, hi = min(lo, np.log10(clip)), max(hi, np.log10(clip))
     lo, hi = np.floor(lo), np.ceil(hi + 0.15)
     yaxis = {"type": "log", "exponentformat": "power", "dtick": 1, "range": [lo, max(hi, lo + 2)]}
-    layout = _layout(t("figures.grad_norm_title"), t("figures.training_step"), t("figures.grad_norm_axis"), height,
-                     yaxis, shapes=shapes,
-                     annotations=annotations)
-    return go.Figure(data=data, layout=layout)
+    return figure(data, t("figures.grad_norm_title"), t("figures.training_step"), t("figures.grad_norm_axis"),
+                  height, {"yaxis": yaxis, "shapes": shapes, "annotations": annotations})
 
 
 def speed_figure(history: list[dict], height: int = 300) -> go.Figure:
@@ -139,7 +136,5 @@ def speed_figure(history: list[dict], height: int = 300) -> go.Figure:
     steps, cps = _rows(history, "chars_per_sec", applied_only=False)
     data = [_line(steps, cps, t("figures.each_step"), COLORS["reference"], 1, opacity=0.4),
             _line(steps, smooth(cps), t("figures.smoothed"), COLORS["reference"], 3)]
-    layout = _layout(t("figures.speed_title"), t("figures.training_step"), t("figures.chars_per_sec"), height,
-                     {"rangemode": "tozero"},
-                     showlegend=False)
-    return go.Figure(data=data, layout=layout)
+    return figure(data, t("figures.speed_title"), t("figures.training_step"), t("figures.chars_per_sec"), height,
+                  {"yaxis": {"rangemode": "tozero"}, "showlegend": False})
