@@ -11,8 +11,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from charviz import limits
 from charviz.config import CELLS, OPTIMIZERS, TrainConfig, check_clip, check_lr  # noqa: F401 (re-exported)
 from charviz.data import BatchStream, Vocab, check_text, split_text
+from charviz.limits import Budget
 from charviz.model import CharRNN
 from charviz.units import to_bits
 
@@ -56,11 +58,16 @@ def warm_up() -> None:
 class Trainer:
     """Owns a CharRNN, its optimizer and the batch stream. `step()` performs one truncated-BPTT update."""
 
-    def __init__(self, text: str, config: TrainConfig | None = None, vocab: Vocab | None = None):
+    def __init__(self, text: str, config: TrainConfig | None = None, vocab: Vocab | None = None,
+                 budget: Budget | None = None):
+        """`budget`: refuse (BudgetError, nothing allocated) a config whose estimated memory or step time
+        exceeds it (charviz.limits); None: no limit (a notebook's own choice)."""
         self.config = config = copy.copy(config or TrainConfig())
         check_text(text)
         self.text = text
         self.vocab = vocab or Vocab.from_text(text)
+        if budget is not None:
+            limits.check(config, len(self.vocab), len(text), budget)
         self.train_text, self.val_text = split_text(text, config.val_fraction)
         train_ids = torch.tensor(self.vocab.encode(self.train_text), dtype=torch.long)  # (N,)
         self.val_ids = torch.tensor(self.vocab.encode(self.val_text), dtype=torch.long)  # (N_val,)

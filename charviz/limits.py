@@ -1,0 +1,207 @@
+"""What one session may ask of the server: the settings' ranges, and a memory / step-time budget.
+
+A configuration's cost is estimated BEFORE anything is built (`estimate`), from its shapes alone:
+
+- parameters P = G*H*(V + H) + 2*G*H + H*V + V  (G = 1 rnn, 3 gru, 4 lstm gates; V vocabulary, H hidden),
+  held as weights, gradients, the optimizer's state (Adam 2 per weight, RMSprop/Adagrad 1, SGD 0), the
+  UI's frozen copy, the step's backup and a checkpoint copy;
+- activations kept for backpropagation through the window, per character of a (B, T) batch: about
+  A_cell*H + 5*V floats (A = 8 rnn, 15 gru, 20 lstm: the fused module's saved gates and states; 5*V: the
+  one-hot input, logits, log-softmax and their gradients), fitted to the peak memory of real steps;
+- the text as int64 ids;
+- step time: 6 flops per multiply-add of the forward pass (forward + backward) at FLOPS, plus memory traffic
+  for the activations and a fixed cost per time step of the recurrence (torch's CPU loop).
+
+`check(estimate)` refuses, with the estimate in its message, what exceeds the per-session budget
+(`Budget.from_env()`: CHARVIZ_MAX_MEMORY_MB, CHARVIZ_MAX_STEP_S). No torch import: the UI reads this while
+torch loads, and checkpoint validation runs before torch allocates anything.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+from charviz.config import CELLS, OPTIMIZERS, TrainConfig
+
+# the settings' ranges (the Train page's widgets use these; a checkpoint's config must lie within them)
+HIDDEN_CHOICES = (8, 16, 32, 64, 128, 256, 512)
+HIDDEN_MAX = HIDDEN_CHOICES[-1]
+SEQ_LEN_MAX = 512
+BATCH_MAX = 512
+SEED_MAX = 2**31 - 1
+LR_MIN, LR_MAX = 1e-6, 10.0
+CLIP_MAX = 1e6
+VOCAB_MAX = 10_000  # distinct characters (an uploaded text or a checkpoint's vocabulary)
+STEP_MAX = 10**12  # a checkpoint's step counter
+
+GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+ACT_PER_H = {"rnn": 8, "gru": 15, "lstm": 20}  # floats kept per character and hidden unit (fitted)
+ACT_PER_V = 5  # floats kept per character and vocabulary entry
+OPT_SLOTS = {"adam": 2, "rmsprop": 1, "adagrad": 1, "sgd": 0}
+PARAM_COPIES = 5  # weights, gradients, frozen copy for the UI, the step's backup, a checkpoint copy
+FIXED_MB = 12.0  # allocator and workspace overhead of any step (measured: 12-16 MB for the smallest)
+FLOPS = 80e9  # float32 multiply-adds x 2 per second, one torch thread (measured 44-104e9 on this machine)
+NS_PER_H_FLOAT = 2.0  # memory traffic per activation float (hidden-sized tensors)
+NS_PER_V_FLOAT = 4.0  # ... vocabulary-sized ones (one-hot, softmax)
+STEP_OVERHEAD_S = {"rnn": 40e-6, "gru": 250e-6, "lstm": 10e-6}  # per time step of the recurrence (fwd + bwd)
+
+DEFAULT_MAX_MEMORY_MB = 300.0
+DEFAULT_MAX_STEP_S = 0.5
+MB = 1e6
+
+
+class BudgetError(ValueError):
+    """A configuration that would take more memory or time than a session may use; the message says so."""
+
+
+class ConfigError(ValueError):
+    """A configuration value outside the app's own limits (e.g. from a checkpoint file)."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What one session may use: estimated memory of a training step and estimated time of one step."""
+
+    max_memory_mb: float = DEFAULT_MAX_MEMORY_MB
+    max_step_s: float = DEFAULT_MAX_STEP_S
+
+    @classmethod
+    def from_env(cls) -> Budget:
+        """The server's budget: CHARVIZ_MAX_MEMORY_MB and CHARVIZ_MAX_STEP_S, else the defaults."""
+        return cls(_env_float("CHARVIZ_MAX_MEMORY_MB", DEFAULT_MAX_MEMORY_MB),
+                   _env_float("CHARVIZ_MAX_STEP_S", DEFAULT_MAX_STEP_S))
+
+
+def _env_float(name: str, default: float) -> float:
+    try:
+        v = float(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return v if v > 0 and math.isfinite(v) else default
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A configuration's estimated cost (see the module docstring for the formulas)."""
+
+    params: int
+    param_mb: float  # every copy of the parameters and the optimizer state
+    activation_mb: float  # kept for backpropagation through the window
+    text_mb: float
+    memory_mb: float  # the total
+    step_s: float
+
+    def describe(self) -> str:
+        return f"about {self.memory_mb:,.0f} MB and {_fmt_s(self.step_s)} per step"
+
+
+def _fmt_s(s: float) -> str:
+    return f"{s * 1000:,.0f} ms" if s < 1 else f"{s:,.1f} s"
+
+
+def num_params(cell: str, vocab_size: int, hidden_size: int) -> int:
+    """Weights of CharRNN(vocab_size, hidden_size, cell): the recurrent module's and the head's."""
+    G, H, V = GATES[cell], hidden_size, vocab_size
+    return G * H * (V + H) + 2 * G * H + H * V + V
+
+
+def estimate(config: TrainConfig, vocab_size: int, text_chars: int = 0) -> Estimate:
+    """Memory (MB) and step time (s) of training `config` on a text of `text_chars` characters with a
+    vocabulary of `vocab_size`, computed from the shapes alone (nothing is allocated)."""
+    cell, H, V = config.cell, config.hidden_size, vocab_size
+    G = GATES[cell]
+    N = config.batch_size * config.seq_len  # characters per step
+    P = num_params(cell, V, H)
+    slots = OPT_SLOTS[config.optimizer] * (2 if config.lr > 1.0 else 1)  # lr > 1: the step backs the state up
+    param_mb = 4 * P * (PARAM_COPIES + slots) / MB
+    act_h, act_v = ACT_PER_H[cell] * H, ACT_PER_V * V
+    activation_mb = 4 * N * (act_h + act_v) / MB
+    text_mb = 8 * text_chars / MB
+    macs = G * H * (H + V) + H * V  # per character, forward
+    step_s = (N * 6 * macs / FLOPS + N * (act_h * NS_PER_H_FLOAT + act_v * NS_PER_V_FLOAT) * 1e-9
+              + config.seq_len * STEP_OVERHEAD_S[cell])
+    memory_mb = FIXED_MB + param_mb + activation_mb + text_mb
+    return Estimate(P, param_mb, activation_mb, text_mb, memory_mb, step_s)
+
+
+def check(config: TrainConfig, vocab_size: int, text_chars: int = 0, budget: Budget | None = None) -> Estimate:
+    """The estimate, or BudgetError (with the estimate and the limit in its message) when over budget."""
+    budget = budget or Budget.from_env()
+    if vocab_size > VOCAB_MAX:
+        raise BudgetError(f"the text has {vocab_size:,} distinct characters; this app handles at most "
+                          f"{VOCAB_MAX:,}")
+    est = estimate(config, vocab_size, text_chars)
+    over = []
+    if est.memory_mb > budget.max_memory_mb:
+        over.append(f"about {est.memory_mb:,.0f} MB of memory (the limit is {budget.max_memory_mb:,.0f} MB)")
+    if est.step_s > budget.max_step_s:
+        over.append(f"about {_fmt_s(est.step_s)} per step (the limit is {_fmt_s(budget.max_step_s)})")
+    if over:
+        raise BudgetError(
+            f"{config.cell.upper()} {config.hidden_size} with window {config.seq_len} and batch "
+            f"{config.batch_size} on a vocabulary of {vocab_size} would need " + " and ".join(over)
+            + ". Choose a smaller hidden size, window or batch"
+        )
+    return est
+
+
+def describe_budget(budget: Budget | None = None) -> str:
+    budget = budget or Budget.from_env()
+    return f"at most {budget.max_memory_mb:,.0f} MB and {_fmt_s(budget.max_step_s)} per training step"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# a config from outside (a checkpoint file): every value checked against the app's own limits
+
+
+def _int_in(d: dict, key: str, lo: int, hi: int) -> int:
+    v = d.get(key)
+    if type(v) is not int:  # bool is an int subclass: refused too
+        raise ConfigError(f"its {key} is {_show(v)}, not a whole number")
+    if not lo <= v <= hi:
+        raise ConfigError(f"its {key} is {_show(v)}; this app allows {lo:,} to {hi:,}")
+    return v
+
+
+def _float_in(d: dict, key: str, lo: float, hi: float, default=None, allow_none: bool = False):
+    v = d.get(key, default)
+    if v is None and allow_none:
+        return None
+    if type(v) not in (int, float) or not math.isfinite(v):
+        raise ConfigError(f"its {key} is {_show(v)}, not a number")
+    if not lo <= v <= hi:
+        raise ConfigError(f"its {key} is {_show(v)}; this app allows {lo:g} to {hi:g}")
+    return float(v)
+
+
+def _show(v) -> str:
+    s = repr(v)
+    return s if len(s) <= 40 else s[:37] + "..."
+
+
+def config_from_untrusted(d) -> TrainConfig:
+    """A TrainConfig from a dict read from a file, every value within the app's limits, else ConfigError."""
+    if not isinstance(d, dict):
+        raise ConfigError("its settings are missing")
+    cell, opt = d.get("cell"), d.get("optimizer", "adam")
+    if cell not in CELLS:
+        raise ConfigError(f"its cell is {_show(cell)}; this app knows {', '.join(CELLS)}")
+    if opt not in OPTIMIZERS:
+        raise ConfigError(f"its optimizer is {_show(opt)}; this app knows {', '.join(OPTIMIZERS)}")
+    carry = d.get("carry_hidden", True)
+    if type(carry) is not bool:
+        raise ConfigError(f"its carry_hidden is {_show(carry)}, not true or false")
+    return TrainConfig(
+        cell=cell,
+        hidden_size=_int_in(d, "hidden_size", 1, HIDDEN_MAX),
+        seq_len=_int_in(d, "seq_len", 1, SEQ_LEN_MAX),
+        batch_size=_int_in(d, "batch_size", 1, BATCH_MAX),
+        lr=_float_in(d, "lr", LR_MIN, LR_MAX),
+        optimizer=opt,
+        clip=_float_in(d, "clip", 1e-6, CLIP_MAX, default=5.0, allow_none=True),
+        carry_hidden=carry,
+        seed=_int_in(d, "seed", 0, SEED_MAX),
+        val_fraction=_float_in(d, "val_fraction", 0.0, 0.5, default=0.1),
+    )
