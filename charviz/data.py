@@ -100,6 +100,8 @@ def check_text(text: str) -> str:
         )
     if len(text) < 3:
         raise TextError("the text is too short: it needs at least 3 characters")
+    if "\x00" in text:  # one rule for every source (pasted, uploaded): NUL marks a binary file, not text
+        raise TextError("the text contains NUL characters (U+0000): it looks like a binary file, not text")
     return text
 
 
@@ -111,8 +113,6 @@ def decode_upload(data: bytes, max_bytes: int | None = None) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise TextError(f"the file is not UTF-8 text (byte {e.start} cannot be decoded)") from None
-    if "\x00" in text:
-        raise TextError("the file looks binary (it contains NUL bytes), not like text")
     return check_text(text.replace("\r\n", "\n"))
 
 

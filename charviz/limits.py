@@ -6,7 +6,7 @@ A configuration's cost is estimated BEFORE anything is built (`estimate`), from 
   held as weights, gradients, the optimizer's state (Adam 2 per weight, RMSprop/Adagrad 1, SGD 0), the
   UI's frozen copy, the step's backup and a checkpoint copy;
 - activations kept for backpropagation through the window, per character of a (B, T) batch: about
-  A_cell*H + 5*V floats (A = 8 rnn, 15 gru, 20 lstm: the fused module's saved gates and states; 5*V: the
+  A_cell*H + 8*V floats (A = 8 rnn, 15 gru, 20 lstm: the fused module's saved gates and states; 8*V: the
   one-hot input, logits, log-softmax and their gradients), fitted to the peak memory of real steps;
 - the text as int64 ids;
 - step time: 6 flops per multiply-add of the forward pass (forward + backward) at FLOPS, plus memory traffic
@@ -38,7 +38,7 @@ STEP_MAX = 10**12  # a checkpoint's step counter
 
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 ACT_PER_H = {"rnn": 8, "gru": 15, "lstm": 20}  # floats kept per character and hidden unit (fitted)
-ACT_PER_V = 5  # floats kept per character and vocabulary entry
+ACT_PER_V = 8  # floats per character and vocabulary entry (one-hot as int64 and float, logits, softmax, grads)
 OPT_SLOTS = {"adam": 2, "rmsprop": 1, "adagrad": 1, "sgd": 0}
 PARAM_COPIES = 5  # weights, gradients, frozen copy for the UI, the step's backup, a checkpoint copy
 FIXED_MB = 12.0  # allocator and workspace overhead of any step (measured: 12-16 MB for the smallest)

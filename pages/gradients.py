@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from charviz.escape import md
 from charviz import figures
 from charviz.data import show_text
 from charviz.i18n import t
@@ -76,7 +77,7 @@ def live_flow(text: str) -> None:
     if unknown:
         shown = f" {t('gradients.and')} ".join(", ".join(f"'{show_text(c)}'" for c in unknown).rsplit(", ", 1))
         key = "gradients.unknown_one" if len(unknown) == 1 else "gradients.unknown_many"
-        st.warning(t(key, shown=shown), icon="🔤")
+        st.warning(t(key, shown=md(shown)), icon="🔤")
         text = "".join(c for c in text if c in snap.vocab)
     if len(text) > MAX_STEPS + 1:
         st.caption(t("gradients.last_steps", max=MAX_STEPS, n=len(text) - 1))

@@ -4,6 +4,7 @@ import math
 
 import streamlit as st
 
+from charviz.escape import md
 from charviz.figures import grad_norm_figure, speed_figure
 from charviz.i18n import t
 from charviz.inspect import generate
@@ -15,6 +16,8 @@ from charviz.ui.rewind import loss_chart
 from charviz.ui.session import get_workspace, reset
 from charviz.ui.settings import (
     Wanted,
+    budget_caption,
+    budget_check,
     live_controls,
     model_controls,
     pending_changes,
@@ -89,16 +92,23 @@ st.subheader(t("train.text_and_model"))
 st.caption(t("train.text_and_model_caption"))
 col_text, col_model = st.columns(2, gap="large")
 with col_text:
-    source, text, error = text_controls()
+    source, text, error, note = text_controls()
 with col_model:
     config = model_controls(ws)
-wanted = Wanted(source, text, config, error)
+wanted = Wanted(source, text, config, error, note)
+estimate, over_budget = budget_check(wanted, ws)
+with col_model:
+    budget_caption(estimate)
+if note:
+    st.warning(note, icon=":material/content_cut:")
 if error:
     st.error(error)
 
 changed = pending_changes(ws, wanted)
 snap = ws.run.snapshot()
-if changed and wanted.error == "":
+if changed and over_budget and wanted.error == "":
+    st.error(over_budget, icon=":material/memory:")
+elif changed and wanted.error == "":
     new_text = wanted.text if wanted.text is not None else ws.text
     new_source = wanted.source if wanted.source is not None else ws.source
     if snap.step == 0 and snap.state != "running":
@@ -110,7 +120,7 @@ if changed and wanted.error == "":
         reset(new_text, wanted.config, new_source)
         st.rerun()
     b2.button(t("train.apply_undo"), key="apply_undo", on_click=sync_widgets, args=(ws,))
-st.caption(t("train.now_training", source=ws.source.label, chars=f"{len(ws.text):,}", vocab=len(snap.vocab),
+st.caption(t("train.now_training", source=md(ws.source.label), chars=f"{len(ws.text):,}", vocab=len(snap.vocab),
              cell=ws.config.cell.upper(), hidden=ws.config.hidden_size, window=ws.config.seq_len,
              batch=ws.config.batch_size, optimizer=ws.config.optimizer, seed=ws.config.seed))
 

@@ -31,10 +31,10 @@ def test_estimate_by_hand():
     e = limits.estimate(TrainConfig(hidden_size=8, batch_size=2, seq_len=3, optimizer="sgd"), 4, text_chars=100)
     assert e.params == 148
     assert e.param_mb == pytest.approx(4 * 148 * limits.PARAM_COPIES / 1e6)
-    assert e.activation_mb == pytest.approx(4 * 6 * (8 * 8 + 5 * 4) / 1e6)
+    assert e.activation_mb == pytest.approx(4 * 6 * (8 * 8 + 8 * 4) / 1e6)
     assert e.text_mb == pytest.approx(800 / 1e6)
     macs = 8 * 12 + 8 * 4
-    assert e.step_s == pytest.approx(6 * 6 * macs / limits.FLOPS + 6 * (64 * 2 + 20 * 4) * 1e-9 + 3 * 40e-6)
+    assert e.step_s == pytest.approx(6 * 6 * macs / limits.FLOPS + 6 * (64 * 2 + 32 * 4) * 1e-9 + 3 * 40e-6)
 
 
 def test_estimate_grows_with_every_size_and_adam_costs_more_than_sgd():

@@ -6,13 +6,15 @@ import functools
 
 import streamlit as st
 
-from charviz.checkpoint import CheckpointError, load, to_bytes, trainer_from_checkpoint
+from charviz.checkpoint import MAX_FILE_BYTES, CheckpointError, load, to_bytes, trainer_from_checkpoint
+from charviz.escape import md
+from charviz.limits import Budget
 from charviz.i18n import t
 from charviz.run import TrainingRun
 from charviz.ui.session import Workspace, reset
 from charviz.ui.settings import sync_widgets
 
-MAX_CHECKPOINT_MB = 50
+MAX_CHECKPOINT_MB = MAX_FILE_BYTES // 1_000_000
 _MSG = "ckpt_message"
 
 
@@ -29,14 +31,14 @@ def _load_uploaded(ws: Workspace) -> None:
         st.session_state[_MSG] = ("error", t("settings.ckpt_choose"))
         return
     try:
-        ckpt = load(up.getvalue())
-        trainer = trainer_from_checkpoint(ckpt, ws.text)
+        ckpt = load(up.getvalue(), budget=Budget.from_env())
+        trainer = trainer_from_checkpoint(ckpt, ws.text, budget=Budget.from_env())
     except CheckpointError as e:
-        st.session_state[_MSG] = ("error", t("settings.ckpt_cannot", name=up.name, error=e))
+        st.session_state[_MSG] = ("error", t("settings.ckpt_cannot", name=md(up.name), error=md(str(e))))
         return
     reset(ws.text, ckpt.config, ws.source, trainer=trainer)
     sync_widgets(ws)
-    st.session_state[_MSG] = ("success", t("settings.ckpt_loaded", name=up.name, cell=ckpt.config.cell.upper(),
+    st.session_state[_MSG] = ("success", t("settings.ckpt_loaded", name=md(up.name), cell=ckpt.config.cell.upper(),
                                            hidden=ckpt.config.hidden_size, step=f"{ckpt.step:,}"))
 
 

@@ -13,6 +13,7 @@ import streamlit as st
 
 from charviz import figures, tables
 from charviz.data import show_text
+from charviz.escape import md, plotly_text
 from charviz.hello import BLOG_ORDER, HIDDEN_SIZES, INPUT, TARGET, hello_trace, hello_trainer, predictions
 from charviz.i18n import t
 from charviz.inspect import forward_trace, generate
@@ -22,7 +23,8 @@ from charviz.ui.session import get_workspace
 from charviz.ui.sidebar import live_every
 from charviz.ui.status import state_words
 
-MAX_PREFIX = 2000  # characters in the prefix box
+MAX_PREFIX = 2000  # characters of the prefix the model reads (the last ones)
+PREFIX_BOX = 50 * MAX_PREFIX  # the box takes this much, so a long paste is cut with a note, not dropped
 MAX_COLS = 20  # heatmap columns before the rest of the vocabulary is summed
 VIEWS = ("probs", "logits", "table")  # predict.view_<view>
 LIVE = "100ms"  # the prefix box commits after this typing pause (a rerun costs ~30 ms of server time)
@@ -73,9 +75,9 @@ def _restore_prefix(ws) -> None:
 
 
 def current_prefix() -> str:
-    """The prefix as typed (escapes read)."""
+    """The prefix as typed (escapes read), at most its last MAX_PREFIX characters."""
     raw = st.session_state.get(KEEP_KEY, st.session_state.get(PREFIX_KEY, ""))
-    return read_escapes(raw) if st.session_state.get("predict_escapes", True) else raw
+    return (read_escapes(raw) if st.session_state.get("predict_escapes", True) else raw)[-MAX_PREFIX:]
 
 
 def latest_snapshot(run, typing: bool = False):
@@ -124,7 +126,7 @@ def prediction_panel() -> None:
         vocab, model = snap.vocab, view.model
         c1, c2, c3 = st.columns([5, 1.4, 1.4])
         raw = c1.text_input(
-            t("predict.prefix"), key=PREFIX_KEY, live=LIVE, max_chars=MAX_PREFIX,
+            t("predict.prefix"), key=PREFIX_KEY, live=LIVE, max_chars=PREFIX_BOX,
             placeholder=t("predict.prefix_placeholder"), help=t("predict.prefix_help"),
         )
         st.session_state[KEEP_KEY] = raw
@@ -140,14 +142,18 @@ def prediction_panel() -> None:
                                 help=t("predict.numbers_help"))
         _status(snap, view)
         prefix = read_escapes(raw) if escapes else raw
+        if len(prefix) > MAX_PREFIX:
+            st.warning(t("limits.prefix_cut", n=f"{len(prefix):,}", max=f"{MAX_PREFIX:,}"),
+                       icon=":material/content_cut:")
+            prefix = prefix[-MAX_PREFIX:]
         known, dropped = vocab.drop_unknown(prefix)
         if dropped:
             st.html(tables.prefix_html(prefix, dropped))
-            st.warning(tables.unknown_message(prefix, dropped), icon="⚠️")
+            st.warning(md(tables.unknown_message(prefix, dropped)), icon="⚠️")
         trace = forward_trace(model, vocab, known, last_n=steps)
         if known:
             tail = known[-TITLE_CHARS:]
-            title = t("predict.next_after", ellipsis="…" if len(known) > TITLE_CHARS else "", tail=show_text(tail))
+            title = t("predict.next_after", ellipsis="…" if len(known) > TITLE_CHARS else "", tail=plotly_text(show_text(tail)))
         else:
             title = t("predict.empty_prefix_title")
         left, right = st.columns([1, 1.8 if V <= MAX_COLS else 2.2], gap="medium")

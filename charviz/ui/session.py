@@ -21,6 +21,7 @@ import torch
 
 from charviz.config import DEFAULT_CORPUS, TrainConfig
 from charviz.data import CORPORA, check_text, load_corpus
+from charviz.limits import Budget
 from charviz.run import TrainingRun
 from charviz.train import Trainer
 
@@ -140,7 +141,7 @@ def reset(text: str, config: TrainConfig, source: Source, trainer: Trainer | Non
     `trainer` (e.g. one restored from a checkpoint) replaces the fresh Trainer when given.
     """
     check_text(text)
-    trainer = trainer or Trainer(text, config)
+    trainer = trainer or Trainer(text, config, budget=Budget.from_env())  # BudgetError: nothing built
     ws = get_workspace()
     ws.run.stop(timeout=2.0)
     ws.run, ws.source, ws.text = new_run(trainer), source, text

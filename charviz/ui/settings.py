@@ -11,18 +11,25 @@ from dataclasses import dataclass, replace
 
 import streamlit as st
 
+from charviz import limits
 from charviz.data import CORPORA, TextError, check_text, decode_upload
+from charviz.escape import md
 from charviz.i18n import t
 from charviz.model import CELLS
 from charviz.train import OPTIMIZERS, TrainConfig
 from charviz.ui.session import Source, Workspace, corpus_source, corpus_text, text_digest
 
 MAX_UPLOAD_MB = 5
+# the uploader itself takes files up to this size, so that a file over MAX_UPLOAD_MB reaches the server and
+# gets a message saying why it was not taken (the uploader's own refusal is easy to miss)
+UPLOADER_MB = 4 * MAX_UPLOAD_MB
 MAX_PASTE_CHARS = 200_000
+PASTE_BOX_CHARS = 5 * MAX_PASTE_CHARS  # the box takes this much; the text is cut to MAX_PASTE_CHARS, with a note
+PASTE_TYPED = "_paste_typed"  # set once the paste box held text: before that, an empty box is no error
 SOURCE_KINDS = ("corpus", "pasted", "upload")  # the catalogue's settings.kind_<kind>
 LR_CHOICES = (1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 CLIP_CHOICES = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 100.0)
-HIDDEN_CHOICES = (8, 16, 32, 64, 128, 256, 512)
+HIDDEN_CHOICES = limits.HIDDEN_CHOICES
 RESET_KEYS = ("cell", "hidden_size", "seq_len", "batch_size", "optimizer", "seed")  # + the text
 KEY = {  # widget keys in st.session_state
     "kind": "set_kind", "corpus": "set_corpus", "k": "set_k", "paste": "set_paste", "upload": "set_upload",
@@ -40,6 +47,7 @@ class Wanted:
     text: str | None
     config: TrainConfig
     error: str = ""
+    note: str = ""  # something the user should know about the text (e.g. it was cut), not an error
 
 
 def widget_values(ws: Workspace) -> dict:
@@ -105,8 +113,9 @@ def live_controls(ws: Workspace) -> None:
               persist_state="session", help=t("settings.carry_help"))
 
 
-def text_controls() -> tuple[Source | None, str | None, str]:
-    """The text widgets -> (source, text, error). text is None when there is none yet or it is unusable."""
+def text_controls() -> tuple[Source | None, str | None, str, str]:
+    """The text widgets -> (source, text, error, note). text is None when there is none yet or it is unusable.
+    Error and note are Markdown, with anything the user typed or named escaped."""
     kind = st.radio(t("settings.text"), SOURCE_KINDS, key=KEY["kind"], format_func=lambda k: t(f"settings.kind_{k}"),
                     horizontal=True, persist_state="session")
     if kind == "corpus":
@@ -117,24 +126,33 @@ def text_controls() -> tuple[Source | None, str | None, str]:
             k = st.number_input(t("settings.k"), 0, 64,
                                 key=KEY["k"], persist_state="session")
         src = corpus_source(name, k)
-        return src, corpus_text(src.name, src.k), ""
+        return src, corpus_text(src.name, src.k), "", ""
     if kind == "pasted":
-        text = st.text_area(t("settings.paste"), key=KEY["paste"], height=150, max_chars=MAX_PASTE_CHARS,
-                            placeholder=t("settings.paste_placeholder"), persist_state="session")
+        text = st.text_area(t("settings.paste"), key=KEY["paste"], height=150, max_chars=PASTE_BOX_CHARS,
+                            placeholder=t("settings.paste_placeholder"), persist_state="session",
+                            help=t("limits.paste_help", n=f"{MAX_PASTE_CHARS:,}"))
+        text = text or ""
+        if not text and not st.session_state.get(PASTE_TYPED):
+            return None, None, "", ""  # nothing typed yet: wait for it, no error
+        st.session_state[PASTE_TYPED] = True
+        note = ""
+        if len(text) > MAX_PASTE_CHARS:
+            note = t("limits.paste_cut", n=f"{len(text):,}", max=f"{MAX_PASTE_CHARS:,}")
+            text = text[:MAX_PASTE_CHARS]
         try:
-            text = check_text(text or "")
+            text = check_text(text)
         except TextError as e:
-            return None, None, t("settings.cannot_train", error=e)
-        return Source("pasted", "pasted text", digest=text_digest(text)), text, ""
+            return None, None, t("settings.cannot_train", error=md(str(e))), note
+        return Source("pasted", "pasted text", digest=text_digest(text)), text, "", note
     up = st.file_uploader(t("settings.upload", mb=MAX_UPLOAD_MB), type=["txt"], key=KEY["upload"],
-                          max_upload_size=MAX_UPLOAD_MB)
+                          max_upload_size=UPLOADER_MB)
     if up is None:
-        return None, None, ""
+        return None, None, "", ""
     try:
         text = decode_upload(up.getvalue(), max_bytes=MAX_UPLOAD_MB * 1_000_000)
     except TextError as e:
-        return None, None, t("settings.cannot_train_file", name=up.name, error=e)
-    return Source("upload", up.name, digest=text_digest(text)), text, ""
+        return None, None, t("settings.cannot_train_file", name=md(up.name), error=md(str(e))), ""
+    return Source("upload", up.name, digest=text_digest(text)), text, "", ""
 
 
 def model_controls(ws: Workspace) -> TrainConfig:
@@ -145,12 +163,12 @@ def model_controls(ws: Workspace) -> TrainConfig:
     hidden_opts = _with(HIDDEN_CHOICES, ws.config.hidden_size, st.session_state.get(KEY["hidden_size"]))
     hidden = c2.select_slider(t("settings.hidden_size"), hidden_opts, key=KEY["hidden_size"],
                               persist_state="session")
-    seq_len = c1.number_input(t("settings.seq_len"), 1, 512, key=KEY["seq_len"], persist_state="session",
+    seq_len = c1.number_input(t("settings.seq_len"), 1, limits.SEQ_LEN_MAX, key=KEY["seq_len"], persist_state="session",
                               help=t("settings.seq_len_help"))
-    batch = c2.number_input(t("settings.batch"), 1, 512, key=KEY["batch_size"],
+    batch = c2.number_input(t("settings.batch"), 1, limits.BATCH_MAX, key=KEY["batch_size"],
                             persist_state="session")
     optimizer = c1.selectbox(t("settings.optimizer"), OPTIMIZERS, key=KEY["optimizer"], persist_state="session")
-    seed = c2.number_input(t("settings.seed"), 0, 2**31 - 1, key=KEY["seed"], persist_state="session",
+    seed = c2.number_input(t("settings.seed"), 0, limits.SEED_MAX, key=KEY["seed"], persist_state="session",
                            help=t("settings.seed_help"))
     return replace(ws.config, cell=cell, hidden_size=int(hidden), seq_len=int(seq_len), batch_size=int(batch),
                    optimizer=optimizer, seed=int(seed))
@@ -163,3 +181,22 @@ def pending_changes(ws: Workspace, wanted: Wanted) -> list[str]:
     if wanted.source is not None and wanted.source != ws.source:
         changed.insert(0, t("settings.label_text"))
     return changed
+
+
+def budget_check(wanted: Wanted, ws: Workspace) -> tuple[limits.Estimate | None, str]:
+    """The wanted configuration's estimated cost on the wanted (else the current) text, and an error message
+    (Markdown) when it is over the session's budget."""
+    text = wanted.text if wanted.text is not None else ws.text
+    try:
+        return limits.check(wanted.config, len(set(text)), len(text)), ""
+    except limits.BudgetError as e:
+        return None, t("limits.refused", reason=md(str(e)))
+
+
+def budget_caption(estimate: limits.Estimate | None) -> None:
+    """The session's limits next to the model widgets, and what the chosen settings are estimated to cost."""
+    line = t("limits.budget", limits=limits.describe_budget(), max_h=limits.HIDDEN_MAX, max_t=limits.SEQ_LEN_MAX,
+             max_b=limits.BATCH_MAX)
+    if estimate is not None:
+        line += " " + t("limits.estimate", cost=estimate.describe())
+    st.caption(line)

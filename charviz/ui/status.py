@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from charviz.config import TrainConfig
+from charviz.escape import md
 from charviz.i18n import t
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ def describe(snap: Snapshot) -> str:
 def draw_head(state: str, source_label: str, config: TrainConfig) -> None:
     """The sidebar's first lines: the run's state in words, and what it trains."""
     st.markdown(f"#### {STATE_ICONS.get(state, '')} {state_words(state)}")
-    st.caption(t("status.head", text=source_label, cell=config.cell.upper(), hidden=config.hidden_size))
+    st.caption(t("status.head", text=md(source_label), cell=config.cell.upper(), hidden=config.hidden_size))
 
 
 def draw_metrics(step: int, chars_per_sec: float, bits: float | None, val_bits: float | None) -> None:
