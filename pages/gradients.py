@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from charviz.escape import md
 from charviz import figures
 from charviz.data import show_text
+from charviz.escape import md
 from charviz.i18n import t
 from charviz.inspect import gradient_flow, long_range_recall, scalar_bptt
 from charviz.ui.boot import leave_pages_folder_mode

@@ -8,8 +8,8 @@ import streamlit as st
 
 from charviz.checkpoint import MAX_FILE_BYTES, CheckpointError, load, to_bytes, trainer_from_checkpoint
 from charviz.escape import md
-from charviz.limits import Budget
 from charviz.i18n import t
+from charviz.limits import Budget
 from charviz.run import TrainingRun
 from charviz.ui.session import Workspace, reset
 from charviz.ui.settings import sync_widgets

@@ -153,7 +153,8 @@ def prediction_panel() -> None:
         trace = forward_trace(model, vocab, known, last_n=steps)
         if known:
             tail = known[-TITLE_CHARS:]
-            title = t("predict.next_after", ellipsis="…" if len(known) > TITLE_CHARS else "", tail=plotly_text(show_text(tail)))
+            title = t("predict.next_after", ellipsis="…" if len(known) > TITLE_CHARS else "",
+                      tail=plotly_text(show_text(tail)))
         else:
             title = t("predict.empty_prefix_title")
         left, right = st.columns([1, 1.8 if V <= MAX_COLS else 2.2], gap="medium")
