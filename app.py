@@ -23,6 +23,7 @@ PAGES = [
     ("pages/hello.py", "Hello", ":material/waving_hand:"),
     ("pages/predict.py", "Predict", ":material/online_prediction:"),
     ("pages/gradients.py", "Gradients", ":material/timeline:"),
+    ("pages/race.py", "Race", ":material/sprint:"),
 ]
 
 nav = st.navigation(

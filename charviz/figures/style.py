@@ -60,6 +60,9 @@ COLORS = {  # what each colour means
     "ngram": _P["purple"],  # the n-gram baseline
     "snapshot": _P["brown"],  # kept snapshots (rewind)
     "outline": _P["white"],  # the edge of a marker drawn over a curve
+    "rnn": _P["red"],  # the race: the vanilla RNN in red, the gated cells in blue and green
+    "lstm": _P["blue"],
+    "gru": _P["green"],
 }
 SERIES = [_P["red"], _P["blue"], _P["green"], _P["purple"], _P["orange"]]  # several curves of one kind
 

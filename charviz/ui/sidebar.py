@@ -15,6 +15,7 @@ import streamlit as st
 
 from charviz.i18n import t
 from charviz.run import Snapshot
+from charviz.ui.race_session import pause_race
 from charviz.ui.session import Workspace, get_workspace, reset
 from charviz.ui.status import draw_head, draw_metrics
 
@@ -55,11 +56,13 @@ def start_or_pause(ws: Workspace, action: str, token: str) -> None:
     if action == "pause":
         ws.run.pause()
     else:
+        pause_race()  # a session trains one thing at a time
         ws.run.start()
 
 
 def step_once(ws: Workspace, token: str) -> None:
     if _first_time(token):
+        pause_race()
         ws.run.step_once()
 
 

@@ -1,0 +1,113 @@
+"""AppTest: the Race page (settings, Start/Pause, fair stepping, one thing trains at a time) and the sweep."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+from charviz.race import CELLS
+from tests.test_app_train import app, texts, workspace
+
+SMALL = {"race_k": 3, "race_window": 8}
+
+
+def _holder(at):
+    return at.session_state["charviz_race"]
+
+
+def _charts(at) -> dict:
+    return {json.loads(c.proto.spec)["layout"]["title"]["text"]: json.loads(c.proto.spec)
+            for c in at.get("plotly_chart")}
+
+
+def _small(at):
+    for key, v in SMALL.items():
+        at.number_input(key=key).set_value(v).run()
+    at.select_slider(key="race_hidden").set_value(16).run()
+    assert not at.exception
+
+
+def test_race_page_steps_fairly_and_draws_three_curves():
+    at = app("pages/race.py")
+    _small(at)
+    assert "differ from the race" in texts(at)
+    at.button(key="race_reset").click().run()  # a new race with the small settings
+    race = _holder(at).race
+    assert race.settings.k == 3 and race.settings.seq_len == 8 and race.settings.hidden_size == 16
+    for _ in range(3):
+        at.button(key="race_step").click().run()
+    assert not at.exception
+    assert race.step_counts == {c: 3 for c in CELLS}
+    assert "step **3** for each model" in texts(at)
+    charts = _charts(at)
+    loss = charts["training loss"]
+    names = [d["name"] for d in loss["data"] if d.get("showlegend", True) is not False]
+    assert names == ["RNN", "LSTM", "GRU"]
+    assert "uniform guess" in loss["layout"]["annotations"][0]["text"]
+    assert [d["name"] for d in charts["key recalled at the recall step"]["data"]] == ["RNN", "LSTM", "GRU"]
+    grad = charts["‖∂L_T/∂h_t‖ for the probe line"]
+    assert grad["layout"]["yaxis"]["type"] == "log" and len(grad["data"]) == 3
+    assert "chance: 25%" in texts(at) or "(chance: 25%)" in texts(at)
+
+
+def test_start_pauses_the_main_run_and_the_sidebar_pauses_the_race():
+    at = app("pages/race.py")
+    _small(at)
+    at.button(key="race_reset").click().run()
+    ws = workspace(at)
+    ws.run.start()
+    race = _holder(at).race
+    at.button(key="race_start_pause").click().run()
+    assert not at.exception
+    assert race.running and not ws.run.running
+    ev = threading.Event()
+    for _ in range(4000):  # bounded by checks, not by a fixed sleep
+        if race.steps >= 2:
+            break
+        ev.wait(0.01)
+    assert race.steps >= 2
+    at.run()
+    assert at.button(key="race_start_pause").label == "Pause"
+    at.button(key="sb_start_pause").click().run()  # the main run's Start in the sidebar
+    assert ws.run.running and not race.running
+    counts = race.step_counts
+    assert len(set(counts.values())) == 1 and counts["rnn"] == race.steps
+    ws.run.pause()
+
+
+def test_short_window_warns_and_sweep_mode_draws_recall_against_k():
+    at = app("pages/race.py")
+    at.number_input(key="race_window").set_value(10).run()
+    at.number_input(key="race_k").set_value(20).run()
+    assert "not longer than the dependency" in texts(at)
+    at.segmented_control(key="race_mode").set_value("sweep").run()
+    assert not at.exception
+    at.multiselect(key="race_sweep_ks").set_value([2, 5]).run()
+    at.number_input(key="race_window").set_value(8).run()
+    at.select_slider(key="race_hidden").set_value(16).run()
+    at.number_input(key="race_budget").set_value(10).run()
+    at.button(key="sweep_start").click().run()
+    sweep = _holder(at).sweep
+    ev = threading.Event()
+    for _ in range(20000):
+        if sweep.state != "running":
+            break
+        ev.wait(0.01)
+    at.run()
+    assert sorted(sweep.done) == [2, 5]
+    spec = _charts(at)["recall after 10 steps against the distance k"]
+    assert [d["name"] for d in spec["data"]] == ["RNN", "LSTM", "GRU"]
+    assert "Sweep finished" in texts(at)
+
+
+def test_race_page_in_korean():
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_app_train import APP, TIMEOUT
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["lang"] = "ko"
+    at.run()
+    at.switch_page("pages/race.py").run()
+    assert not at.exception
+    assert "경주" in at.title[0].value
