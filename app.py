@@ -19,6 +19,7 @@ HERE = Path(__file__).parent
 # to add a page: put it in pages/ and add a (path, title, icon) row; rows whose file is missing are skipped
 PAGES = [
     ("pages/home.py", "Home", ":material/home:"),
+    ("pages/lecture.py", "Lecture", ":material/school:"),
     ("pages/train.py", "Train", ":material/model_training:"),
     ("pages/hello.py", "Hello", ":material/waving_hand:"),
     ("pages/predict.py", "Predict", ":material/online_prediction:"),

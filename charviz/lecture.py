@@ -1,0 +1,70 @@
+"""The Lecture page's chapters: the story of the app in eight steps, each with the run setup that shows it.
+
+Each chapter has a catalogue section (lecture.c<N>_title, lecture.c<N>_body: the text), the figures the page
+draws for it from the session's live model (names of charviz.figures builders, drawn by charviz.ui.lecture),
+and a demo Setup that the "Set up this demo" button puts the session's run into. The setups were checked
+headless with the Trainer (tests/test_lecture.py keeps the cheap checks): each shows its chapter's point
+within the first few hundred steps on 2 CPU cores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from charviz.config import TrainConfig
+from charviz.links import Setup
+
+
+@dataclass(frozen=True)
+class Chapter:
+    number: int
+    slug: str
+    setup: Setup
+    figures: tuple[str, ...]  # what charviz.ui.lecture draws, in order
+    alternative: Setup | None = None  # a second demo to compare with (chapter 7: the vanilla RNN)
+    probe: str = ""  # the text the chapter's figures read (empty: from the session's own text)
+
+
+def _hello(hidden: int, prefix: str = "hell") -> Setup:
+    return Setup("hello", None, TrainConfig(cell="rnn", hidden_size=hidden, seq_len=16, batch_size=16, lr=0.01,
+                                            clip=5.0, seed=0), inputs={"prefix": prefix})
+
+
+def _python(cell: str = "rnn", hidden: int = 64, window: int = 32, lr: float = 3e-3, clip: float | None = 5.0,
+            prefix: str = "def main(") -> Setup:
+    return Setup("python", None, TrainConfig(cell=cell, hidden_size=hidden, seq_len=window, batch_size=32, lr=lr,
+                                             clip=clip, seed=0), inputs={"prefix": prefix})
+
+
+LONG_K = 15  # the long-range chapter's distance: an LSTM learns it in a few hundred steps, a vanilla RNN does not
+
+
+def _long(cell: str) -> Setup:
+    return Setup("long-range", LONG_K, TrainConfig(cell=cell, hidden_size=64, seq_len=32, batch_size=32, lr=0.01,
+                                                   clip=5.0, seed=0))
+
+
+CHAPTERS = (
+    Chapter(1, "predict_next", _hello(16), ("steps_probs", "topk"), probe="hello"),
+    Chapter(2, "one_hot", _hello(8), ("hello",), probe="hello"),
+    Chapter(3, "softmax_loss", _python("gru", 128), ("steps_probs", "loss"), probe="def main(args):"),
+    Chapter(4, "bptt", _python("rnn", 64, 32), ("flow", "grad_norm")),
+    Chapter(5, "truncation", _python("rnn", 64, 8), ("flow", "loss")),
+    Chapter(6, "vanishing", _python("rnn", 128, 32, lr=0.01, clip=1.0), ("scalar", "flow")),
+    Chapter(7, "long_range", _long("lstm"), ("recall", "saliency"), alternative=_long("rnn")),
+    Chapter(8, "memory", _hello(8), ("hello_hidden",), probe="hello"),
+)
+FIRST, LAST = 1, len(CHAPTERS)
+
+
+def chapter(n: int) -> Chapter:
+    return CHAPTERS[n - 1]
+
+
+def parse_chapter(raw) -> int | None:
+    """A chapter number from the URL (?chapter=6), or None when it is not one."""
+    try:
+        n = int(str(raw).strip())
+    except (TypeError, ValueError):
+        return None
+    return n if FIRST <= n <= LAST else None

@@ -1,0 +1,101 @@
+"""AppTest: the Lecture page. Every chapter: its text, its figures, the chapter in the URL, and a set-up button
+that puts the session's run into the chapter's demo and starts it. Previous/Next walk the chapters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from charviz import i18n, lecture
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+PAGE = "pages/lecture.py"
+
+
+def open_lecture(**params) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def url_chapter(at) -> str:
+    v = at.query_params["chapter"]
+    return v[-1] if isinstance(v, list) else v
+
+
+def ws(at):
+    return at.session_state["charviz_workspace"]
+
+
+def test_the_lecture_is_right_after_home():
+    src = (ROOT / "app.py").read_text(encoding="utf-8")
+    assert src.index('"pages/home.py"') < src.index('"pages/lecture.py"') < src.index('"pages/train.py"')
+
+
+@pytest.mark.parametrize("n", range(1, lecture.LAST + 1))
+def test_each_chapter_opens_from_the_url_and_its_button_sets_up_and_starts_the_demo(n):
+    at = open_lecture(chapter=str(n))
+    assert at.header[0].value == i18n.t(f"lecture.c{n}_title")
+    assert url_chapter(at) == str(n)
+    body = i18n.t(f"lecture.c{n}_body", p10="", p20="", p100="", half20="", k="")
+    paragraphs = [p for p in body.strip().split("\n\n") if p.strip()]
+    assert 1 <= len(paragraphs) <= 3
+    ch = lecture.chapter(n)
+    assert not ws(at).run.running
+    at.button(key=f"lecture_setup_{n}").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    w = ws(at)
+    assert w.run.running
+    assert (w.source.name, w.source.k) == (ch.setup.corpus, ch.setup.k) and w.config == ch.setup.config
+    for _ in range(5):  # a few real training steps, then the figures of the trained model
+        w.run.step_once()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.get("plotly_chart")) + len(at.metric) - 4 >= 1  # (the sidebar has 4 metrics)
+    assert not [i for i in at.info if i.value == i18n.t("lecture.not_this_demo")]
+    assert not [i for i in at.info if "needs" in i.value]
+
+
+def test_chapter_6_numbers_come_from_the_one_neuron_model():
+    at = open_lecture(chapter="6")
+    text = " ".join(m.value for m in at.markdown)
+    assert f"{3**10:,}" in text and f"{3**20:,}" in text and "5.15e+47" in text
+
+
+def test_chapter_7_compares_with_a_vanilla_rnn():
+    at = open_lecture(chapter="7")
+    at.button(key="lecture_setup_alt_7").click().run()
+    w = ws(at)
+    assert w.config.cell == "rnn" and w.source.name == "long-range" and w.run.running
+    assert not at.exception
+
+
+def test_previous_and_next_walk_the_chapters_and_keep_the_url():
+    at = open_lecture()
+    assert url_chapter(at) == "1" and at.button(key="lecture_prev_top").disabled
+    for n in range(2, lecture.LAST + 1):
+        at.button(key="lecture_next_top").click().run()
+        assert url_chapter(at) == str(n) and at.header[0].value == i18n.t(f"lecture.c{n}_title")
+    assert at.button(key="lecture_next_bottom").disabled
+    at.button(key="lecture_prev_bottom").click().run()
+    assert url_chapter(at) == str(lecture.LAST - 1)
+
+
+@pytest.mark.parametrize("bad", ["0", "9", "six"])
+def test_a_bad_chapter_says_so_and_shows_chapter_1(bad):
+    at = open_lecture(chapter=bad)
+    assert at.header[0].value == i18n.t("lecture.c1_title") and url_chapter(at) == "1"
+    assert any(bad in w.value for w in at.warning)
+
+
+def test_the_lecture_in_korean():
+    at = open_lecture(chapter="3", lang="ko")
+    assert at.header[0].value == i18n.t("lecture.c3_title", lang="ko")
+    assert at.button(key="lecture_setup_3").label == "이 데모 준비하기"
