@@ -22,7 +22,7 @@ SHOWS = {  # Streamlit calls whose arguments a user reads
 TEXT_KEYWORDS = {"label", "help", "placeholder", "body", "value_label", "page_title"}
 ALLOWED = {"charviz"}  # the app's name (page title of the browser tab)
 WORD = re.compile(r"[A-Za-z]{2,}")
-LATEX = re.compile(r"\\[A-Za-z]+")  # \partial in math is not a word
+LATEX = re.compile(r"\\[A-Za-z]+|<[^<>]*>?")  # \partial in math, HTML markup: not words
 
 
 def literal_words(node: ast.AST) -> list[str]:
