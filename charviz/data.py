@@ -83,6 +83,11 @@ def show_char(ch: str) -> str:
     return ch
 
 
+def step_labels(chars, offset: int = 0) -> list[str]:
+    """Labels of time steps, 'time step: input character' (characters visible), the first step being `offset`."""
+    return [f"{offset + t}: {show_char(c)}" for t, c in enumerate(chars)]
+
+
 def show_text(text: str) -> str:
     return "".join(show_char(c) for c in text)
 

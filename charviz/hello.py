@@ -7,6 +7,8 @@ of the four steps of "hell" is the next letter of "ello".
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from charviz.data import hello_text
 from charviz.inspect import Trace, forward_trace
 from charviz.model import CharRNN
@@ -40,3 +42,18 @@ def hello_trace(model: CharRNN, trainer_or_vocab) -> Trace:
 def predictions(trace: Trace) -> str:
     """The most likely next character at every step, e.g. 'ello' once trained."""
     return "".join(trace.itos[int(i)] for i in trace.predicted_ids)
+
+
+@dataclass
+class Score:
+    """How the model does on "hell" -> "ello"."""
+
+    predicted: str  # the most likely next character at each of the four steps
+    right: int  # how many of them are the target's
+    mean_loss: float  # mean -ln p(target character), nats
+
+
+def score(trace: Trace) -> Score:
+    """The score of a `hello_trace`: predictions, how many are right, and the mean loss."""
+    pred = predictions(trace)
+    return Score(pred, sum(a == b for a, b in zip(pred, TARGET, strict=True)), float(trace.losses.mean()))

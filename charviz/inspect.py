@@ -177,6 +177,31 @@ def forward_trace(
     )
 
 
+def prediction_columns(trace: Trace, max_cols: int = 24) -> np.ndarray:
+    """Vocabulary indices to show as columns of a per-step view, in vocabulary order.
+
+    All of them when V <= max_cols. Otherwise the characters that matter most for this trace: first every
+    true next character and every most-likely guess, then the highest probabilities (by their maximum over
+    the rows); max_cols in all. The others are summed into one 'rest' column (`rest_probability`).
+    """
+    V = len(trace.itos)
+    if V <= max_cols:
+        return np.arange(V)
+    probs = trace.probs if len(trace.chars) else np.asarray(trace.next_probs)[None]
+    key = probs.max(axis=0).astype(np.float64)  # (V,) in [0, 1]
+    must = np.concatenate([trace.target_ids[trace.target_ids >= 0], trace.predicted_ids]).astype(np.int64)
+    key[must] += 1.0  # ranks them first
+    return np.sort(np.argsort(-key, kind="stable")[: max(1, max_cols)])
+
+
+def rest_probability(probs, shown) -> np.ndarray:
+    """The summed probability of the characters not in `shown` (indices): probs (..., V) -> (...)."""
+    probs = np.asarray(probs)
+    others = np.ones(probs.shape[-1], dtype=bool)
+    others[np.asarray(shown, dtype=np.int64)] = False
+    return probs[..., others].sum(axis=-1)
+
+
 def predict_next(model: CharRNN, vocab: Vocab, prefix: str, k: int = 5) -> list[tuple[str, float]]:
     """The k most likely next characters after `prefix` with their probabilities, most likely first.
 

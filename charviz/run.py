@@ -12,7 +12,7 @@ from charviz.data import Vocab
 from charviz.model import CharRNN
 from charviz.snapshots import SnapshotStore
 from charviz.train import StepStats, Trainer
-from charviz.units import to_bits
+from charviz.units import to_bits, uniform_bits
 
 
 class History:
@@ -42,6 +42,17 @@ class History:
 
     def copy(self) -> list[dict]:
         return list(self.rows)
+
+
+def diverging(history: list[dict], vocab_size: int, window: int = 20) -> float | None:
+    """The median train loss (bits/char) of the last `window` recorded steps if it is well above the uniform
+    guess log2(V) (by more than 1 bit): the updates make the model worse than knowing nothing. Else None
+    (also when fewer than window/2 of those steps were applied)."""
+    rows = sorted(r["bits"] for r in history[-window:] if r.get("applied", True))
+    if len(rows) < window // 2:
+        return None
+    median = rows[len(rows) // 2]
+    return median if median > uniform_bits(vocab_size) + 1.0 else None
 
 
 @dataclass

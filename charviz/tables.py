@@ -10,9 +10,10 @@ import html
 import numpy as np
 import pandas as pd
 
-from charviz.data import show_char
-from charviz.figures import COLORS, prediction_columns, shade, step_labels, text_on_shade
+from charviz.data import show_char, step_labels
+from charviz.figures import COLORS, shade, text_on_shade
 from charviz.i18n import t
+from charviz.inspect import prediction_columns, rest_probability
 
 
 def step_table(trace) -> pd.DataFrame:
@@ -42,12 +43,10 @@ def matrix_table(trace, kind: str = "probs", max_cols: int = 24) -> pd.DataFrame
     V = len(trace.itos)
     cols = prediction_columns(trace, max_cols)
     values = trace.probs if kind == "probs" else trace.logits
-    df = pd.DataFrame(values[:, cols], index=step_labels(trace),
+    df = pd.DataFrame(values[:, cols], index=step_labels(trace.chars, trace.offset),
                       columns=[show_char(trace.itos[i]) for i in cols])
     if len(cols) < V and kind == "probs":
-        others = np.ones(V, dtype=bool)
-        others[cols] = False
-        df[t("tables.rest", n=V - len(cols))] = trace.probs[:, others].sum(axis=1)
+        df[t("tables.rest", n=V - len(cols))] = rest_probability(trace.probs, cols)
     df.index.name = t("tables.index")
     return df
 
@@ -68,15 +67,16 @@ def prefix_html(prefix: str, unknown_positions) -> str:
             + "".join(out) + "</div>")
 
 
-def unknown_message(prefix: str, unknown_positions) -> str:
-    """In words: which characters of the prefix the model has never seen, and what was done with them."""
+def unknown_message(prefix: str, unknown_positions, section: str = "tables") -> str:
+    """In words: which characters of the prefix the model has never seen, and what was done with them (the
+    catalogue `section`'s unknown_one / unknown_one_many / unknown_many, e.g. 'gradients' for its sequence)."""
     chars = list(dict.fromkeys(prefix[i] for i in unknown_positions))
     if not chars:
         return ""
     names = ", ".join(f"'{show_char(c)}'" for c in chars)
     n = len(unknown_positions)
-    key = "tables.unknown_many" if len(chars) > 1 else "tables.unknown_one" if n == 1 else "tables.unknown_one_many"
-    return t(key, names=names, n=n, rest=len(prefix) - n)
+    key = "unknown_many" if len(chars) > 1 else "unknown_one" if n == 1 else "unknown_one_many"
+    return t(f"{section}.{key}", names=names, n=n, rest=len(prefix) - n)
 
 
 def sample_html(prefix: str, pairs, max_prefix: int = 200) -> str:

@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from charviz import figures
-from charviz.data import show_text
+from charviz import figures, tables
 from charviz.escape import md
 from charviz.i18n import t
 from charviz.inspect import gradient_flow, long_range_recall, scalar_bptt
@@ -73,12 +72,10 @@ def live_flow(text: str) -> None:
     snap = run.snapshot()
     view = model_for_view(snap, run)
     view_banner(view)
-    unknown = snap.vocab.unknown(text)
-    if unknown:
-        shown = f" {t('gradients.and')} ".join(", ".join(f"'{show_text(c)}'" for c in unknown).rsplit(", ", 1))
-        key = "gradients.unknown_one" if len(unknown) == 1 else "gradients.unknown_many"
-        st.warning(t(key, shown=md(shown)), icon="🔤")
-        text = "".join(c for c in text if c in snap.vocab)
+    known, dropped = snap.vocab.drop_unknown(text)
+    if dropped:
+        st.warning(md(tables.unknown_message(text, dropped, section="gradients")), icon="🔤")
+        text = known
     if len(text) > MAX_STEPS + 1:
         st.caption(t("gradients.last_steps", max=MAX_STEPS, n=len(text) - 1))
         text = text[-(MAX_STEPS + 1):]

@@ -1,17 +1,14 @@
 """Landing page: what charviz is and how to use it in a lecture."""
 
-from pathlib import Path
-
 import streamlit as st
 
 from charviz.config import DEFAULT_CORPUS, TrainConfig
 from charviz.i18n import t
-from charviz.ui import boot
+from charviz.ui import boot, pages
 from charviz.ui.lang import page_title
 
 boot.leave_pages_folder_mode()  # a page opened as a new server's first request (see charviz/ui/boot.py)
 
-ROOT = Path(__file__).resolve().parents[1]
 if boot.loaded():
     from charviz.ui.session import get_workspace
 
@@ -26,14 +23,9 @@ st.markdown(t("home.lead"))
 st.subheader(t("home.how_title"))
 st.markdown(t("home.how", source=source_label, cell=config.cell.upper(), hidden=config.hidden_size))
 
-links = [("pages/lecture.py", ":material/school:"),
-         ("pages/train.py", ":material/model_training:"),
-         ("pages/hello.py", ":material/waving_hand:"),
-         ("pages/predict.py", ":material/online_prediction:"),
-         ("pages/gradients.py", ":material/timeline:")]
-links = [lk for lk in links if (ROOT / lk[0]).exists()]
-for col, (path, icon) in zip(st.columns(len(links)), links, strict=True):
-    col.page_link(path, label=page_title(path, path), icon=icon)
+links = [row for row in pages.available() if row[0] != pages.HOME]
+for col, (path, title, icon) in zip(st.columns(len(links)), links, strict=True):
+    col.page_link(path, label=page_title(path, title), icon=icon)
 
 st.subheader(t("home.made_of_title"))
 st.markdown(t("home.made_of"))

@@ -1,13 +1,12 @@
 """Train page: choose a text and a model, press Start, watch the loss fall and the gradients move."""
 
-import math
-
 import streamlit as st
 
 from charviz.escape import md
 from charviz.figures import grad_norm_figure, speed_figure
 from charviz.i18n import t
 from charviz.inspect import generate
+from charviz.run import diverging
 from charviz.ui.baseline import ngram_caption, ngram_for
 from charviz.ui.boot import leave_pages_folder_mode
 from charviz.ui.checkpoints import checkpoint_panel
@@ -24,8 +23,9 @@ from charviz.ui.settings import (
     sync_widgets,
     text_controls,
 )
-from charviz.ui.sidebar import diverging, live_every
+from charviz.ui.sidebar import live_every
 from charviz.ui.status import describe
+from charviz.units import uniform_bits
 
 leave_pages_folder_mode()  # a page opened as a new server's first request (see charviz/ui/boot.py)
 
@@ -50,7 +50,7 @@ def live_view() -> None:
         st.markdown(t("train.exploding"), unsafe_allow_html=True)
     elif bad is not None:
         st.warning(t("train.diverging", bits=f"{bad:,.1f}", v=len(snap.vocab),
-                     uniform=f"{math.log2(len(snap.vocab)):.2f}"), icon=":material/warning:")
+                     uniform=f"{uniform_bits(len(snap.vocab)):.2f}"), icon=":material/warning:")
         st.markdown(t("train.diverging_why"), unsafe_allow_html=True)
     elif snap.step == 0 and snap.state != "running":
         st.info(t("train.choose"))

@@ -9,11 +9,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from charviz import i18n
+from charviz.ui.pages import available
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
-PAGES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py")
-               if f'"{p.relative_to(ROOT)}"' in (ROOT / "app.py").read_text(encoding="utf-8"))
+PAGES = [path for path, _, _ in available()]  # the app's page list (charviz/ui/pages.py)
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 

@@ -134,3 +134,11 @@ def test_batches_shrink_for_tiny_text():
     x, y, _ = bs.next()
     assert x.shape == y.shape and x.numel() >= 1
     assert torch.equal(y[:, :-1], x[:, 1:])
+
+
+def test_step_labels_number_the_steps_and_show_whitespace():
+    from charviz.data import step_labels
+
+    assert step_labels("a b\n") == ["0: a", "1: ␣", "2: b", "3: ⏎"]
+    assert step_labels(["x", "\t"], offset=480) == ["480: x", "481: ⇥"]
+    assert step_labels("") == []

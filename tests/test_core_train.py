@@ -10,7 +10,7 @@ import torch
 
 from charviz.data import load_corpus
 from charviz.inspect import predict_next
-from charviz.run import History, TrainingRun
+from charviz.run import History, TrainingRun, diverging
 from charviz.train import TrainConfig, Trainer
 
 TEXT = "the quick brown fox jumps over the lazy dog. " * 40
@@ -262,3 +262,29 @@ def test_run_pauses_itself_on_a_nonfinite_step():
     assert "not finite" in run.snapshot().error
     run.stop()
     assert _charviz_threads() == []
+
+
+def _rows(bits, applied=True):
+    return [{"step": i, "bits": b, "applied": applied} for i, b in enumerate(bits)]
+
+
+def test_diverging_is_the_recent_median_far_above_a_uniform_guess():
+    """A 4-character vocabulary: a uniform guess costs log2(4) = 2 bits; diverging means a median > 3 bits."""
+    assert diverging(_rows([40.0] * 20), 4) == 40.0
+    assert diverging(_rows([2.9] * 20), 4) is None  # worse than uniform, but by less than a bit
+    assert diverging(_rows([3.5] * 20), 4) == 3.5
+    # the median of the last 20: 11 high and 9 low -> high; 9 high and 11 low -> low
+    assert diverging(_rows([1.0] * 9 + [50.0] * 11), 4) == 50.0
+    assert diverging(_rows([50.0] * 9 + [1.0] * 11), 4) is None
+    assert diverging(_rows([1.0] * 100 + [50.0] * 20), 4) == 50.0  # only the last 20 count
+    assert diverging(_rows([50.0] * 9), 4) is None  # too few steps to tell
+    assert diverging(_rows([50.0] * 20, applied=False), 4) is None  # refused steps do not count
+    assert diverging(_rows([7.0] * 20), 64) is None and diverging(_rows([7.1] * 20), 64) == 7.1  # log2(64) = 6
+
+
+def test_uniform_guess_in_bits():
+    from charviz.units import LN2, to_bits, uniform_bits
+
+    assert uniform_bits(4) == 2.0 and uniform_bits(65) == pytest.approx(6.0224, abs=1e-4)
+    assert uniform_bits(1) == 1.0  # a one-letter vocabulary is drawn as two (no zero-width axis)
+    assert to_bits(math.log(8)) == pytest.approx(3.0) and LN2 == pytest.approx(0.693147, abs=1e-6)

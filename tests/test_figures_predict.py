@@ -12,8 +12,8 @@ import torch
 from charviz import figures as F
 from charviz import tables
 from charviz.data import Vocab
-from charviz.hello import BLOG_ORDER, hello_trace, hello_trainer, predictions
-from charviz.inspect import forward_trace
+from charviz.hello import BLOG_ORDER, TARGET, hello_trace, hello_trainer, predictions, score
+from charviz.inspect import forward_trace, prediction_columns, rest_probability
 from charviz.model import CharRNN
 
 TEXT = "hello world, the quick brown fox\tjumps\nover the lazy dog"
@@ -176,7 +176,7 @@ def test_logit_heatmap_is_centred_at_zero(small):
 def test_large_vocabulary_gets_top_columns_and_rest(big):
     model, vocab = big
     tr = forward_trace(model, vocab, TEXT, last_n=12)
-    cols = F.prediction_columns(tr, max_cols=8)
+    cols = prediction_columns(tr, max_cols=8)
     assert len(cols) == 8 and list(cols) == sorted(cols)
     fig = F.step_heatmap(tr, "probs", max_cols=8)
     h, rest = fig.data[0], fig.data[1]
@@ -193,6 +193,13 @@ def test_large_vocabulary_gets_top_columns_and_rest(big):
     assert boxes(lfig) == [(c, t) for c, t in expect if c < 8]
 
 
+def test_rest_probability_is_what_the_shown_columns_leave_out():
+    probs = np.array([[0.1, 0.2, 0.3, 0.4], [0.25, 0.25, 0.25, 0.25]])
+    np.testing.assert_allclose(rest_probability(probs, [1, 3]), [0.1 + 0.3, 0.5])
+    np.testing.assert_allclose(rest_probability(probs[0], [0, 1, 2, 3]), 0.0)
+    assert rest_probability(probs[0], np.array([2])) == pytest.approx(0.7)
+
+
 def test_columns_prefer_targets_and_guesses():
     V = 30
     probs = np.full((3, V), 0.01)
@@ -205,7 +212,7 @@ def test_columns_prefer_targets_and_guesses():
         predicted_ids = probs.argmax(axis=1)
 
     T.probs, T.target_ids = probs, target_ids
-    cols = F.prediction_columns(T, max_cols=4)
+    cols = prediction_columns(T, max_cols=4)
     assert {5, 20, 21} <= set(cols.tolist())
 
 
@@ -246,14 +253,20 @@ def test_hello_figure_blocks_order_and_numbers(small):
 def test_hello_trains_to_ello():
     torch.manual_seed(123)
     tr = hello_trainer(4, seed=0)
-    before = predictions(hello_trace(tr.model, tr))
-    assert before != "ello"
+    before = hello_trace(tr.model, tr)
+    assert predictions(before) != "ello"
+    sc = score(before)  # by hand: count the letters equal to "ello", average -ln p(target) over the 4 steps
+    assert sc.predicted == predictions(before)
+    assert sc.right == sum(a == b for a, b in zip(sc.predicted, "ello", strict=True)) < 4
+    p_target = [before.probs[i, before.itos.index(c)] for i, c in enumerate("ello")]
+    assert sc.mean_loss == pytest.approx(float(np.mean(-np.log(p_target))), rel=1e-5)
     for _ in range(200):
         tr.step()
     trace = hello_trace(tr.model, tr)
-    assert predictions(trace) == "ello"
+    assert predictions(trace) == "ello" == TARGET
     assert trace.chars == list("hell") and trace.targets == list("ello")
     assert trace.losses.mean() < 0.1
+    assert score(trace).right == 4
 
 
 # ---- tables and HTML -----------------------------------------------------------------------------------
@@ -271,7 +284,7 @@ def test_tables_hold_the_trace_numbers(big):
     assert m.shape == (6, 9)
     np.testing.assert_allclose(m.to_numpy().sum(axis=1), 1.0, atol=1e-6)
     lg = tables.matrix_table(tr, "logits", max_cols=8)
-    cols = F.prediction_columns(tr, 8)
+    cols = prediction_columns(tr, 8)
     np.testing.assert_allclose(lg.to_numpy(), tr.logits[:, cols])
 
 

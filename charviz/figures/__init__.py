@@ -12,7 +12,7 @@ from charviz.figures.gradients import (
     scalar_bptt_figure,
     singular_values_figure,
 )
-from charviz.figures.prediction import hello_figure, prediction_columns, step_heatmap, step_labels, topk_figure
+from charviz.figures.prediction import hello_figure, step_heatmap, topk_figure
 from charviz.figures.race import race_grad_figure, race_loss_figure, race_recall_figure, sweep_figure
 from charviz.figures.style import (
     COLORS,
@@ -33,7 +33,7 @@ __all__ = [
     "COLORS", "FONT_SIZE", "MAX_POINTS", "PALETTE", "TITLE_SIZE", "UIREVISION", "_log_axis", "char_labels", "f32",
     "figure", "layout", "shade", "text_on_shade",
     "grad_norm_figure", "gradient_flow_figure", "hello_figure", "loss_figure", "param_grad_figure",
-    "prediction_columns", "race_grad_figure", "race_loss_figure", "race_recall_figure", "saliency_figure",
-    "scalar_bptt_figure", "singular_values_figure", "smooth", "speed_figure", "step_heatmap", "step_labels",
+    "race_grad_figure", "race_loss_figure", "race_recall_figure", "saliency_figure",
+    "scalar_bptt_figure", "singular_values_figure", "smooth", "speed_figure", "step_heatmap",
     "sweep_figure", "topk_figure",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from charviz.data import show_char
+from charviz.data import step_labels
 from charviz.figures.style import (
     COLORS,
     FONT_SIZE,
@@ -74,7 +74,7 @@ def gradient_flow_figure(flow, window: int | None = None, height: int = 460) -> 
     """
     T = len(flow.chars)
     x = np.arange(T)
-    labels = [f"{t}: {show_char(c)}" for t, c in enumerate(flow.chars)]
+    labels = step_labels(flow.chars)
     data = [
         {"type": "scatter", "mode": "lines+markers", "name": t("figures.flow_last"), "x": x,
          "y": _positive(flow.grad_norm_last), "line": {"width": 3, "color": COLORS["clipped"]},
@@ -107,7 +107,7 @@ def saliency_figure(flow, height: int = 320) -> go.Figure:
     """||dL_T/dx_t||: how much the last prediction depends on each input character (log y)."""
     T = len(flow.chars)
     bar = {"type": "bar", "x": np.arange(T), "y": _positive(flow.saliency), "marker": {"color": COLORS["grad"]},
-           "customdata": [f"{t}: {show_char(c)}" for t, c in enumerate(flow.chars)],
+           "customdata": step_labels(flow.chars),
            "hovertemplate": t("figures.input_hover") + " %{customdata}<br>‖∂L_T/∂x_t‖ = %{y:.3g}<extra></extra>"}
     return figure([bar], "", t("figures.time_step_input"), t("figures.saliency_axis"), height,
                    {"yaxis": _log_axis(flow.saliency), "xaxis": _char_ticks(flow.chars, 32)})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from charviz.data import show_char
+from charviz.data import show_char, step_labels
 from charviz.figures.style import (
     CELL_FONT,
     COLORS,
@@ -20,11 +20,7 @@ from charviz.figures.style import (
     figure,
 )
 from charviz.i18n import t
-
-
-def step_labels(trace) -> list[str]:
-    """Row labels of a trace: 'time step: input character' (offset-aware, characters visible)."""
-    return [f"{trace.offset + t}: {show_char(c)}" for t, c in enumerate(trace.chars)]
+from charviz.inspect import prediction_columns, rest_probability
 
 
 def topk_figure(probs, itos, k: int = 10, title: str = "", rest: bool = True, height: int | None = None) -> go.Figure:
@@ -39,10 +35,8 @@ def topk_figure(probs, itos, k: int = 10, title: str = "", rest: bool = True, he
     hover = [f"{t('figures.next_hover')} {_plain(itos[i])}<br>p = {p[i]:.4f}" for i in order]
     colors = [COLORS["train"]] * k
     if rest and k < V:
-        others = np.ones(V, dtype=bool)
-        others[order] = False
         labels.append(t("figures.rest", n=V - k))
-        values.append(float(p[others].sum()))
+        values.append(float(rest_probability(p, order)))
         hover.append(f"{t('figures.others_hover', n=V - k)}<br>p = {values[-1]:.4f}")
         colors.append(COLORS["rest"])
     n = len(labels)
@@ -60,23 +54,6 @@ def topk_figure(probs, itos, k: int = 10, title: str = "", rest: bool = True, he
         "showlegend": False,
         "margin": {"t": top, "l": 100},
     })
-
-
-def prediction_columns(trace, max_cols: int = 24) -> np.ndarray:
-    """Vocabulary indices to show as heatmap columns, in vocabulary order.
-
-    All of them when V <= max_cols. Otherwise the characters that matter most for this trace: first every
-    true next character and every most-likely guess, then the highest probabilities (by their maximum over
-    the rows); max_cols in all. The others are summed into one 'rest' column by the figures.
-    """
-    V = len(trace.itos)
-    if V <= max_cols:
-        return np.arange(V)
-    probs = trace.probs if len(trace.chars) else np.asarray(trace.next_probs)[None]
-    key = probs.max(axis=0).astype(np.float64)  # (V,) in [0, 1]
-    must = np.concatenate([trace.target_ids[trace.target_ids >= 0], trace.predicted_ids]).astype(np.int64)
-    key[must] += 1.0  # ranks them first
-    return np.sort(np.argsort(-key, kind="stable")[: max(1, max_cols)])
 
 
 def step_heatmap(
@@ -105,7 +82,7 @@ def step_heatmap(
     rest_col = has_rest and kind == "probs"
     C = len(cols) + rest_col
     col_labels = [show_char(trace.itos[i]) for i in cols]
-    rows = step_labels(trace)
+    rows = step_labels(trace.chars, trace.offset)
     logits, probs = trace.logits[:, cols], trace.probs[:, cols]  # (T, C')
     col_of = {int(v): j for j, v in enumerate(cols)}
     target_col = [col_of.get(int(i), len(cols) if rest_col else -1) if i >= 0 else -1
@@ -141,10 +118,8 @@ def step_heatmap(
          "marker": {"symbol": "square-open", "size": 16, "color": COLORS["box"], "line": {"width": 3}}},
     ]
     if rest_col:
-        others = np.ones(V, dtype=bool)
-        others[cols] = False
         data.insert(1, {
-            "type": "heatmap", "z": f32(trace.probs[:, others].sum(axis=1, keepdims=True)), "x": [rest_w],
+            "type": "heatmap", "z": f32(rest_probability(trace.probs, cols)[:, None]), "x": [rest_w],
             "y": rows, "showscale": False, "xgap": 1, "ygap": 1, "textfont": {"size": CELL_FONT},
             "hovertemplate": f"{step_w} %{{y}}<br>{t('figures.others_step_hover', n=V - len(cols))}<br>"
                              f"p = %{{z:.4f}} {t('figures.in_total')}<extra></extra>",

@@ -14,6 +14,7 @@ from charviz.figures.style import (
     figure,
 )
 from charviz.i18n import t
+from charviz.units import uniform_bits
 
 # ---- training figures
 # Redrawn every second while training, in the server thread that shares the GIL with the training thread:
@@ -65,7 +66,7 @@ def loss_figure(history: list[dict], val_history: list[dict], vocab_size: int, h
         data.append(_line(vs, vb, t("figures.validation"), COLORS["val"], 3, mode="lines+markers", marker={"size": 7}))
     if marks is not None and len(marks) and len(steps):
         data.append(_snapshot_marks(steps, smooth(bits), marks))
-    uniform = float(np.log2(max(vocab_size, 2)))
+    uniform = uniform_bits(vocab_size)
     shape, label = _hline(uniform, COLORS["reference"], t("figures.uniform", v=vocab_size, bits=f"{uniform:.2f}"),
                           "right")
     shapes, labels = [shape], [label]

@@ -14,7 +14,7 @@ import streamlit as st
 from charviz import figures, tables
 from charviz.data import show_text
 from charviz.escape import md, plotly_text
-from charviz.hello import BLOG_ORDER, HIDDEN_SIZES, INPUT, TARGET, hello_trace, hello_trainer, predictions
+from charviz.hello import BLOG_ORDER, HIDDEN_SIZES, INPUT, TARGET, hello_trace, hello_trainer, score
 from charviz.i18n import t
 from charviz.inspect import forward_trace, generate
 from charviz.snapshots import SnapshotStore
@@ -278,14 +278,13 @@ def _hello_view(tr, slot, key: str = "hello_fig", run: _HelloRun | None = None) 
     view = view_of(run, tr.model, tr.steps) if run is not None else None
     model = view.model if view is not None else tr.model
     trace = hello_trace(model, tr)
-    pred = predictions(trace)
-    right = sum(a == b for a, b in zip(pred, TARGET, strict=True))
+    sc = score(trace)
     with slot.container():
         if view is not None:
             view_banner(view)
         st.plotly_chart(figures.hello_figure(trace, BLOG_ORDER), theme=None, key=key,
                         config={"displayModeBar": False})
-    return (view.step if view is not None else tr.steps), right, pred, float(trace.losses.mean())
+    return (view.step if view is not None else tr.steps), sc.right, sc.predicted, sc.mean_loss
 
 
 def hello_panel(intro: str = "") -> None:

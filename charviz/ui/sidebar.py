@@ -8,7 +8,6 @@ their timers on or off too.
 
 from __future__ import annotations
 
-import math
 import time
 
 import streamlit as st
@@ -20,17 +19,6 @@ from charviz.ui.session import Workspace, get_workspace, reset
 from charviz.ui.status import draw_head, draw_metrics
 
 REFRESH_S = 1.0  # seconds between live redraws while training
-
-def diverging(history: list[dict], vocab_size: int, window: int = 20) -> float | None:
-    """The median train loss (bits/char) of the last `window` recorded steps if it is well above the uniform
-    guess log2(V) (by more than 1 bit): the updates make the model worse than knowing nothing. Else None."""
-    rows = [r["bits"] for r in history[-window:] if r.get("applied", True)]
-    if len(rows) < window // 2:
-        return None
-    rows.sort()
-    median = rows[len(rows) // 2]
-    return median if median > math.log2(max(vocab_size, 2)) + 1.0 else None
-
 
 def live_every(ws: Workspace | None = None) -> float | None:
     """run_every for a live fragment: REFRESH_S while training, None (no timer) otherwise."""
