@@ -35,8 +35,9 @@ def ws(at):
 
 
 def test_the_lecture_is_right_after_home():
-    src = (ROOT / "app.py").read_text(encoding="utf-8")
-    assert src.index('"pages/home.py"') < src.index('"pages/lecture.py"') < src.index('"pages/train.py"')
+    from charviz.ui.pages import PAGES
+
+    assert [path for path, _, _ in PAGES][:3] == ["pages/home.py", "pages/lecture.py", "pages/train.py"]
 
 
 @pytest.mark.parametrize("n", range(1, lecture.LAST + 1))
