@@ -4,7 +4,8 @@ A configuration's cost is estimated BEFORE anything is built (`estimate`), from 
 
 - parameters P = G*H*(V + H) + 2*G*H + H*V + V  (G = 1 rnn, 3 gru, 4 lstm gates; V vocabulary, H hidden),
   held as weights, gradients, the optimizer's state (Adam 2 per weight, RMSprop/Adagrad 1, SGD 0), the
-  UI's frozen copy, the step's backup and a checkpoint copy;
+  UI's frozen copy, the step's backup and a checkpoint copy, and the rewind snapshots (at most 64, at most
+  SNAPSHOT_BYTES);
 - activations kept for backpropagation through the window, per character of a (B, T) batch: about
   A_cell*H + 8*V floats (A = 8 rnn, 15 gru, 20 lstm: the fused module's saved gates and states; 8*V: the
   one-hot input, logits, log-softmax and their gradients), fitted to the peak memory of real steps;
@@ -46,6 +47,9 @@ FLOPS = 80e9  # float32 multiply-adds x 2 per second, one torch thread (measured
 NS_PER_H_FLOAT = 2.0  # memory traffic per activation float (hidden-sized tensors)
 NS_PER_V_FLOAT = 4.0  # ... vocabulary-sized ones (one-hot, softmax)
 STEP_OVERHEAD_S = {"rnn": 40e-6, "gru": 250e-6, "lstm": 10e-6}  # per time step of the recurrence (fwd + bwd)
+
+SNAPSHOT_BYTES = 64 * 1_000_000  # a run's rewind snapshots (charviz.snapshots) take at most this much
+MAX_SNAPSHOTS = 64
 
 DEFAULT_MAX_MEMORY_MB = 300.0
 DEFAULT_MAX_STEP_S = 0.5
@@ -92,6 +96,7 @@ class Estimate:
     text_mb: float
     memory_mb: float  # the total
     step_s: float
+    snapshot_mb: float = 0.0  # the rewind snapshots, once the run has kept as many as it may
 
     def describe(self) -> str:
         return f"about {self.memory_mb:,.0f} MB and {_fmt_s(self.step_s)} per step"
@@ -116,14 +121,15 @@ def estimate(config: TrainConfig, vocab_size: int, text_chars: int = 0) -> Estim
     P = num_params(cell, V, H)
     slots = OPT_SLOTS[config.optimizer] * (2 if config.lr > 1.0 else 1)  # lr > 1: the step backs the state up
     param_mb = 4 * P * (PARAM_COPIES + slots) / MB
+    snapshot_mb = min(MAX_SNAPSHOTS * 4 * P, SNAPSHOT_BYTES) / MB
     act_h, act_v = ACT_PER_H[cell] * H, ACT_PER_V * V
     activation_mb = 4 * N * (act_h + act_v) / MB
     text_mb = 8 * text_chars / MB
     macs = G * H * (H + V) + H * V  # per character, forward
     step_s = (N * 6 * macs / FLOPS + N * (act_h * NS_PER_H_FLOAT + act_v * NS_PER_V_FLOAT) * 1e-9
               + config.seq_len * STEP_OVERHEAD_S[cell])
-    memory_mb = FIXED_MB + param_mb + activation_mb + text_mb
-    return Estimate(P, param_mb, activation_mb, text_mb, memory_mb, step_s)
+    memory_mb = FIXED_MB + param_mb + snapshot_mb + activation_mb + text_mb
+    return Estimate(P, param_mb, activation_mb, text_mb, memory_mb, step_s, snapshot_mb)
 
 
 def check(config: TrainConfig, vocab_size: int, text_chars: int = 0, budget: Budget | None = None) -> Estimate:

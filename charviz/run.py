@@ -3,11 +3,13 @@ and the Snapshot it hands to readers (plain copies, never aliased with the live 
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 from dataclasses import dataclass, replace
 
-from charviz.config import TrainConfig
+from charviz import limits
+from charviz.config import TrainConfig, check_clip, check_lr
 from charviz.data import Vocab
 from charviz.model import CharRNN
 from charviz.snapshots import SnapshotStore
@@ -69,7 +71,7 @@ class Snapshot:
     vocab: Vocab
     config: TrainConfig
     error: str = ""  # why training stopped by itself, if it did
-    chars_per_sec: float = 0.0  # smoothed training throughput
+    chars_per_sec: float = 0.0  # characters trained per second of wall-clock time over the last RATE_WINDOW_S
     val_bits: float | None = None
 
 
@@ -78,8 +80,17 @@ class TrainingRun:
 
     All access to the trainer goes through `self.lock`. The UI reads `snapshot()`, which copies. A step that
     refuses its update (non-finite loss or gradient) pauses the run and records why. `pause()` returns once no
-    step runs and none will until the next start.
+    step runs and none will until the next start; `pause(wait=False)`, `step_once(wait=False)`, the setters
+    and `snapshot()` never wait for a step in progress (the UI's controls and redraws): they act at once when
+    no step runs, and otherwise hand their work to the training thread (which does it right after the step)
+    or, for `snapshot()`, return the copy the thread made after its latest step.
+
+    Speed: `chars_per_sec` is characters trained / wall-clock seconds over the last RATE_WINDOW_S of running
+    (between step ends, everything included: evaluation, the UI's copies, other threads), the rate that
+    steps x batch x window / elapsed gives.
     """
+
+    RATE_WINDOW_S = 10.0  # "over any 10 s"
 
     def __init__(
         self,
@@ -104,8 +115,12 @@ class TrainingRun:
         self._eval_step = -1
         self._eval_cost = 0.0  # seconds the last evaluation took
         self._frozen: tuple[int, CharRNN] | None = None
-        self._cps = 0.0
-        self.snapshots = SnapshotStore()  # the weights at earlier steps (rewind), bounded
+        self._ends: collections.deque = collections.deque()  # (monotonic time, chars_seen) at step ends
+        self._published: Snapshot | None = None  # the latest complete copy, for readers who cannot wait
+        self._want_copy = threading.Event()  # a reader asked the thread for a fresh copy
+        self._pending_steps = 0  # Step pressed while a step was in progress: done by the thread
+        self._pending: dict = {}  # settings changed while a step was in progress: applied before the next
+        self.snapshots = SnapshotStore(max_bytes=limits.SNAPSHOT_BYTES)  # earlier weights (rewind), bounded
         self.snapshots.add(trainer.steps, trainer.model)
 
     # -- control -------------------------------------------------------------------------------------------
@@ -127,6 +142,7 @@ class TrainingRun:
         if self._stop.is_set():
             raise RuntimeError("this run was stopped; make a new one")
         self.error = ""
+        self._ends.clear()  # the speed counts from now: a pause is not training time
         self._run.set()
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="charviz-train", daemon=True)
@@ -134,12 +150,15 @@ class TrainingRun:
 
     resume = start
 
-    def pause(self) -> None:
-        """Stop stepping. Returns when the step in progress (if any) is done; the thread takes no further step
-        (it checks the run flag under the lock before every step)."""
+    def pause(self, wait: bool = True) -> None:
+        """Stop stepping. With `wait`, return when the step in progress (if any) is done; the thread takes no
+        further step (it checks the run flag under the lock before every step). Without (the UI's Pause): at
+        once; the step in progress, if any, still finishes."""
         self._run.clear()
-        with self.lock:
-            pass
+        self._ends.clear()
+        if wait:
+            with self.lock:
+                pass
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the thread and wait for it (it finishes at most the step it is in)."""
@@ -154,41 +173,71 @@ class TrainingRun:
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def step_once(self) -> StepStats:
-        """One update now, in the caller's thread (pauses a running run first)."""
-        self.pause()
-        with self.lock:
+    def step_once(self, wait: bool = True) -> StepStats | None:
+        """One update (pauses a running run first). With `wait`: now, in the caller's thread. Without (the UI's
+        Step): now if no step is in progress, else the training thread does it right after that step; None."""
+        self.pause(wait=wait)
+        if not self.lock.acquire(blocking=wait):
+            self._pending_steps += 1
+            if self._thread is None:  # no thread to hand it to (never started): wait after all
+                self._pending_steps -= 1
+                return self.step_once(wait=True)
+            return None
+        try:
             stats = self._step_locked()
             self._maybe_evaluate(force=True)
+        finally:
+            self.lock.release()
         return stats
 
+    def _set(self, name: str, value) -> None:
+        """Apply a live setting now if no step is in progress, else right before the next step."""
+        if self.lock.acquire(blocking=False):
+            try:
+                getattr(self.trainer, name)(value)
+            finally:
+                self.lock.release()
+        else:
+            self._pending[name] = value
+
     def set_lr(self, lr: float) -> None:
-        with self.lock:
-            self.trainer.set_lr(lr)
+        check_lr(lr)  # a bad value raises here, in the caller's thread
+        self._set("set_lr", lr)
 
     def set_clip(self, clip: float | None) -> None:
-        with self.lock:
-            self.trainer.set_clip(clip)
+        check_clip(clip)
+        self._set("set_clip", clip)
 
     def set_carry_hidden(self, carry: bool) -> None:
-        with self.lock:
-            self.trainer.set_carry_hidden(carry)
+        self._set("set_carry_hidden", carry)
+
+    def _apply_pending(self) -> None:
+        while self._pending:
+            name, value = self._pending.popitem()
+            getattr(self.trainer, name)(value)
 
     # -- the loop --------------------------------------------------------------------------------------------
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            if not self._run.is_set():
+            if not self._run.is_set() and not self._pending_steps:
                 self._parked.set()
-                self._run.wait(timeout=0.2)
+                self._run.wait(timeout=0.05 if self._want_copy.is_set() else 0.2)
                 continue
             self._parked.clear()
             try:
                 with self.lock:
-                    if self._stop.is_set() or not self._run.is_set():  # paused while waiting for the lock
+                    if self._stop.is_set():
                         continue
-                    self._step_locked()
-                    self._maybe_evaluate()
+                    if self._run.is_set():
+                        self._step_locked()
+                        self._maybe_evaluate()
+                    elif self._pending_steps:  # Step pressed while a step was in progress
+                        self._pending_steps = 0
+                        self._step_locked()
+                        self._maybe_evaluate(force=True)
+                    if self._want_copy.is_set() or self._published is None:
+                        self._copy_locked()
             except Exception as e:  # a failing step must not kill the thread silently
                 self.error = f"training stopped: {type(e).__name__}: {e}"
                 self._run.clear()
@@ -196,10 +245,15 @@ class TrainingRun:
         self._parked.set()
 
     def _step_locked(self) -> StepStats:
+        self._apply_pending()
         stats = self.trainer.step()
         self.last = stats
-        self._cps = stats.chars_per_sec if self._cps == 0 else 0.9 * self._cps + 0.1 * stats.chars_per_sec
-        self.history.add(self._record(stats))
+        now = time.monotonic()
+        ends = self._ends
+        ends.append((now, self.trainer.chars_seen))
+        while len(ends) > 2 and now - ends[1][0] >= self.RATE_WINDOW_S:
+            ends.popleft()
+        self.history.add(self._record(stats, self._rate()))
         if stats.applied:
             self.snapshots.add(self.trainer.steps, self.trainer.model)
         if not stats.applied and self.pause_on_nonfinite:
@@ -207,8 +261,17 @@ class TrainingRun:
             self._run.clear()
         return stats
 
+    def _rate(self) -> float:
+        """Characters per wall-clock second between the oldest and the latest step end in the window (0 with
+        fewer than two step ends since the last start)."""
+        ends = self._ends
+        if len(ends) < 2:
+            return 0.0
+        (t0, c0), (t1, c1) = ends[0], ends[-1]
+        return (c1 - c0) / (t1 - t0) if t1 > t0 else 0.0
+
     @staticmethod
-    def _record(s: StepStats) -> dict:
+    def _record(s: StepStats, rate: float) -> dict:
         return {
             "step": s.step,
             "loss": s.loss,
@@ -216,7 +279,7 @@ class TrainingRun:
             "grad_norm": s.grad_norm,
             "grad_norm_clipped": s.grad_norm_clipped,
             "clipped": s.clipped,
-            "chars_per_sec": s.chars_per_sec,
+            "chars_per_sec": rate or s.chars_per_sec,  # wall-clock rate (the step's own at the first steps)
             "applied": s.applied,
             "lr": s.lr,
         }
@@ -236,26 +299,41 @@ class TrainingRun:
 
     # -- reading -------------------------------------------------------------------------------------------
 
-    def snapshot(self) -> Snapshot:
-        """Copies of metrics and a frozen model (re-copied only when the step changed)."""
-        with self.lock:
-            t = self.trainer
-            if self._frozen is None or self._frozen[0] != t.steps:
-                self._frozen = (t.steps, t.frozen_model())
-            hist, val = self.history.copy(), self.val_history.copy()
-            last, step, seen = self.last, t.steps, t.chars_seen
-            config = replace(t.config)
-        return Snapshot(
+    def snapshot(self, wait: bool = False) -> Snapshot:
+        """Copies of metrics and a frozen model (re-copied only when the step changed), all of one step.
+
+        Never waits for a step in progress (unless `wait`): if one runs, returns the copy the training thread
+        made after an earlier step and asks it for a fresh one (made right after the current step)."""
+        if self.lock.acquire(blocking=wait or self._published is None):
+            try:
+                snap = self._copy_locked()
+            finally:
+                self.lock.release()
+        else:
+            self._want_copy.set()
+            snap = self._published
+        running = self.state == "running"
+        return replace(snap, state=self.state, error=self.error, chars_per_sec=self._rate() if running else 0.0)
+
+    def _copy_locked(self) -> Snapshot:
+        t = self.trainer
+        if self._frozen is None or self._frozen[0] != t.steps:
+            self._frozen = (t.steps, t.frozen_model())
+        val = self.val_history.copy()
+        snap = Snapshot(
             state=self.state,
-            step=step,
-            chars_seen=seen,
-            history=hist,
+            step=t.steps,
+            chars_seen=t.chars_seen,
+            history=self.history.copy(),
             val_history=val,
-            last=last,
+            last=self.last,
             model=self._frozen[1],
             vocab=t.vocab,
-            config=config,
+            config=replace(t.config),
             error=self.error,
-            chars_per_sec=self._cps if self.state == "running" else 0.0,
+            chars_per_sec=0.0,
             val_bits=val[-1]["val_bits"] if val else None,
         )
+        self._published = snap
+        self._want_copy.clear()
+        return snap

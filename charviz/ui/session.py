@@ -25,6 +25,7 @@ from charviz.limits import Budget
 from charviz.run import TrainingRun
 from charviz.train import Trainer
 
+DROP_ON_RESET = ("_predict_snapshot", "_rewind_models")  # session_state keys holding copies of a model
 DEFAULT_K = 8  # distance of the long-range task
 TORCH_THREADS = 1  # intra-op threads, shared by every session of the server process
 EVAL_EVERY_S = 1.0  # validation loss cadence of a live run
@@ -109,6 +110,7 @@ def _revive(ws: Workspace) -> Workspace:
     """After a release (network blip), wrap the same trainer and history in a new, paused run."""
     old = ws.run
     if old.state == "stopped":
+        old.stop(timeout=5.0)  # its thread must be gone before a new one steps the same trainer
         run = new_run(old.trainer)
         run.history, run.val_history, run.last = old.history, old.val_history, old.last
         run.snapshots = old.snapshots
@@ -137,13 +139,17 @@ def get_workspace() -> Workspace:
 def reset(text: str, config: TrainConfig, source: Source, trainer: Trainer | None = None) -> Workspace:
     """Throw the current model away and start a new, idle run on `text` with `config`.
 
-    Raises TextError / ValueError (nothing changed) when the text or the config cannot be trained.
+    Raises TextError / ValueError / BudgetError (nothing changed) when the text or the config cannot be
+    trained or is over the session's budget (charviz.limits). Never waits for a step in progress: the old
+    run's thread finishes it on the old model and ends; the old model's memory is freed with it.
     `trainer` (e.g. one restored from a checkpoint) replaces the fresh Trainer when given.
     """
     check_text(text)
     trainer = trainer or Trainer(text, config, budget=Budget.from_env())  # BudgetError: nothing built
     ws = get_workspace()
-    ws.run.stop(timeout=2.0)
+    ws.run.stop(timeout=0)
     ws.run, ws.source, ws.text = new_run(trainer), source, text
     ws.generation += 1
+    for key in DROP_ON_RESET:  # the pages' copies of the old model
+        st.session_state.pop(key, None)
     return ws

@@ -42,7 +42,7 @@ def start_or_pause(ws: Workspace, action: str, token: str) -> None:
     if not _first_time(token):
         return
     if action == "pause":
-        ws.run.pause()
+        ws.run.pause(wait=False)  # never waits for the step in progress
     else:
         pause_race()  # a session trains one thing at a time
         ws.run.start()
@@ -51,7 +51,7 @@ def start_or_pause(ws: Workspace, action: str, token: str) -> None:
 def step_once(ws: Workspace, token: str) -> None:
     if _first_time(token):
         pause_race()
-        ws.run.step_once()
+        ws.run.step_once(wait=False)  # now, or right after the step in progress
 
 
 def reset_same(ws: Workspace, token: str) -> None:
