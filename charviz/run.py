@@ -16,6 +16,8 @@ from charviz.snapshots import SnapshotStore
 from charviz.train import StepStats, Trainer
 from charviz.units import to_bits, uniform_bits
 
+COPY_WAIT_S = 0.05  # a reader waits at most this long for the copy after the step in progress
+
 
 class History:
     """Bounded record of step metrics that keeps the whole run's shape.
@@ -118,6 +120,7 @@ class TrainingRun:
         self._ends: collections.deque = collections.deque()  # (monotonic time, chars_seen) at step ends
         self._published: Snapshot | None = None  # the latest complete copy, for readers who cannot wait
         self._want_copy = threading.Event()  # a reader asked the thread for a fresh copy
+        self._copied = threading.Event()  # ... and the thread made it
         self._pending_steps = 0  # Step pressed while a step was in progress: done by the thread
         self._pending: dict = {}  # settings changed while a step was in progress: applied before the next
         self.snapshots = SnapshotStore(max_bytes=limits.SNAPSHOT_BYTES)  # earlier weights (rewind), bounded
@@ -136,6 +139,13 @@ class TrainingRun:
     @property
     def running(self) -> bool:
         return self.state == "running"
+
+    @property
+    def busy(self) -> bool:
+        """Training, or still finishing a step (or a requested Step) after a Pause: the numbers still move."""
+        if self.running:
+            return True
+        return self._thread is not None and self._thread.is_alive() and not self._parked.is_set()
 
     def start(self) -> None:
         """Start (or resume) training in the background."""
@@ -309,8 +319,10 @@ class TrainingRun:
                 snap = self._copy_locked()
             finally:
                 self.lock.release()
-        else:
+        else:  # a step is in progress: ask for a copy right after it, wait for it briefly, else the last one
+            self._copied.clear()
             self._want_copy.set()
+            self._copied.wait(COPY_WAIT_S)
             snap = self._published
         running = self.state == "running"
         return replace(snap, state=self.state, error=self.error, chars_per_sec=self._rate() if running else 0.0)
@@ -336,4 +348,5 @@ class TrainingRun:
         )
         self._published = snap
         self._want_copy.clear()
+        self._copied.set()
         return snap

@@ -110,10 +110,12 @@ def test_start_pause_resume_step_and_reset_change_the_state():
     assert float(metric(at, "train bits/char")) < 2.5  # a real loss, in bits (hello: log2(4) = 2 at start)
 
     at.button(key="sb_start_pause").click().run()
-    assert "paused" in state_line(at)
+    assert "paused" in state_line(at)  # at once: Pause does not wait for the step in progress
+    assert workspace(at).run._parked.wait(30)  # the thread finished that step and is back to waiting
+    at.run()
     paused_at = step(at)
     assert paused_at >= n
-    assert workspace(at).run._parked.wait(30)  # the thread is back to waiting, without another step
+    assert workspace(at).run._parked.wait(30)
     at.run()
     assert step(at) == paused_at, "a paused run must not train"
     assert at.button(key="sb_start_pause").label == "Resume"
@@ -134,6 +136,8 @@ def test_step_on_a_running_run_pauses_it_first():
     wait_for_steps(at, 2)
     at.button(key="sb_step").click().run()
     assert "paused" in state_line(at)
+    assert workspace(at).run._parked.wait(30)  # the step in progress and the one asked for are done
+    at.run()
     s = step(at)
     assert workspace(at).run._parked.wait(30)
     at.run()

@@ -21,9 +21,10 @@ from charviz.ui.status import draw_head, draw_metrics
 REFRESH_S = 1.0  # seconds between live redraws while training
 
 def live_every(ws: Workspace | None = None) -> float | None:
-    """run_every for a live fragment: REFRESH_S while training, None (no timer) otherwise."""
+    """run_every for a live fragment: REFRESH_S while training (or finishing the step in progress after a
+    Pause or Step, so that the last numbers are drawn), None (no timer) otherwise."""
     ws = ws or get_workspace()
-    return REFRESH_S if ws.run.running else None
+    return REFRESH_S if ws.run.busy else None
 
 
 def _first_time(token: str) -> bool:
@@ -68,7 +69,7 @@ def status_metrics(snap: Snapshot) -> None:
 
 def training_status() -> None:
     """The sidebar status + controls. Call it once, from the entry script, so every page shows it."""
-    live = get_workspace().run.running
+    live = get_workspace().run.busy
 
     @st.fragment(run_every=REFRESH_S if live else None)
     def _status() -> None:
@@ -91,7 +92,7 @@ def training_status() -> None:
             st.write(t("sidebar.reset_question", step=f"{snap.step:,}"))
             st.button(t("sidebar.reset_confirm"), key="sb_reset_confirm", type="primary",
                       on_click=reset_same, args=(ws, token + "reset"))
-        if ws.run.running != live:
+        if ws.run.busy != live:
             st.rerun()  # the state changed: rerun the app so every live fragment updates its timer
 
     with st.sidebar:
