@@ -45,7 +45,8 @@ def open_predict(page, url):
 
 def model_step(page) -> int:
     """The training step of the model the Predict page draws ("Model at step 1,234 (training) ...")."""
-    caption = page.get_by_text("Model at step").first.inner_text()
+    # case-sensitive: the rewind slider's label "model at step" is not the caption
+    caption = page.get_by_text(re.compile(r"Model at step [\d,]+")).first.inner_text()
     return int(re.search(r"Model at step ([\d,]+)", caption).group(1).replace(",", ""))
 
 
