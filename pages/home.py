@@ -1,31 +1,7 @@
 """Landing page: what charviz is and how to use it in a lecture."""
 
-import streamlit as st
+from charviz.ui.boot import leave_pages_folder_mode
+from charviz.ui.home import page
 
-from charviz.config import DEFAULT_CORPUS, TrainConfig
-from charviz.i18n import t
-from charviz.ui import boot, pages
-from charviz.ui.lang import page_title
-
-boot.leave_pages_folder_mode()  # a page opened as a new server's first request (see charviz/ui/boot.py)
-
-if boot.loaded():
-    from charviz.ui.session import get_workspace
-
-    ws = get_workspace()
-    source_label, config = ws.source.label, ws.config
-else:  # the server's first seconds: torch is still loading, and a new session trains on the defaults
-    source_label, config = DEFAULT_CORPUS, TrainConfig()
-
-st.title(t("home.title"))
-st.markdown(t("home.lead"))
-
-st.subheader(t("home.how_title"))
-st.markdown(t("home.how", source=source_label, cell=config.cell.upper(), hidden=config.hidden_size))
-
-links = [row for row in pages.available() if row[0] != pages.HOME]
-for col, (path, title, icon) in zip(st.columns(len(links)), links, strict=True):
-    col.page_link(path, label=page_title(path, title), icon=icon)
-
-st.subheader(t("home.made_of_title"))
-st.markdown(t("home.made_of"))
+leave_pages_folder_mode()  # a page opened as a new server's first request (see charviz/ui/boot.py)
+page()

@@ -6,7 +6,7 @@
    to serialise the three figures to JSON (what st.plotly_chart sends).
 2. Browser: `streamlit run app.py` + headless Chromium. Start training, type prefixes character by
    character, and time from the last keystroke until the top-k chart shows the new prefix (this includes
-   the text box's typing pause before it sends the value, LIVE in charviz/ui/predict_widgets.py).
+   the text box's typing pause before it sends the value, LIVE in charviz/ui/predict.py).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from charviz.data import load_corpus  # noqa: E402
 from charviz.inspect import forward_trace  # noqa: E402
 from charviz.run import TrainingRun  # noqa: E402
 from charviz.train import TrainConfig, Trainer  # noqa: E402
-from charviz.ui.predict_widgets import LIVE  # noqa: E402
+from charviz.ui.predict import LIVE  # noqa: E402
 
 CHROMIUM = os.environ.get("CHARVIZ_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",

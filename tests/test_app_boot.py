@@ -21,7 +21,8 @@ APP = str(ROOT / "app.py")
 def test_entry_modules_do_not_import_torch():
     """What app.py imports before it draws the first page: no torch (about 2 s to import)."""
     code = (
-        "import sys, streamlit, charviz, charviz.config, charviz.units, charviz.ui.boot, charviz.ui.status\n"
+        "import sys, streamlit, charviz, charviz.config, charviz.units, charviz.ui.boot, charviz.ui.status, "
+        "charviz.ui.pages, charviz.ui.home\n"
         "assert 'torch' not in sys.modules\n"
         "from charviz import TrainConfig, Trainer\n"  # the package's names still load, on first use
         "assert 'torch' in sys.modules and Trainer.__module__ == 'charviz.train'\n"

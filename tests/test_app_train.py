@@ -396,3 +396,16 @@ def test_every_page_file_is_in_the_one_page_list():
     listed = {path for path, _, _ in PAGES}
     files = {str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py")}
     assert files <= listed
+
+
+def test_every_page_file_is_thin():
+    """The page convention (README): pages/<name>.py calls the pages/-mode guard and its charviz.ui module;
+    the widgets, layout and fragments live in charviz/ui/<name>.py, the numbers in charviz."""
+    import ast
+
+    for path in sorted((ROOT / "pages").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        code = [n for n in tree.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
+        imports = [n for n in code if isinstance(n, ast.ImportFrom)]
+        assert all(n.module.startswith("charviz.ui.") for n in imports), path.name
+        assert len(code) - len(imports) <= 6, f"{path.name}: move its widgets to charviz/ui/{path.stem}.py"

@@ -28,7 +28,7 @@ def setup_of(ws) -> Setup | None:
 
 def page_inputs() -> dict[str, str]:
     """The page inputs this session has typed (Predict prefix, Hidden and Gradients probe texts)."""
-    from charviz.ui.predict_widgets import KEEP_KEY, PREFIX_KEY
+    from charviz.ui.predict import KEEP_KEY, PREFIX_KEY
 
     got = {"prefix": st.session_state.get(KEEP_KEY, st.session_state.get(PREFIX_KEY)),
            "probe": st.session_state.get(PROBE_KEY), "gtext": st.session_state.get(GTEXT_KEY)}
@@ -37,7 +37,7 @@ def page_inputs() -> dict[str, str]:
 
 def apply(setup: Setup, start: bool = False):
     """Put the session's run into `setup` (a new model) and the pages' inputs; start it if asked."""
-    from charviz.ui.predict_widgets import KEEP_KEY, PREFIX_KEY, SOURCE_KEY
+    from charviz.ui.predict import KEEP_KEY, PREFIX_KEY, SOURCE_KEY
     from charviz.ui.session import corpus_source, corpus_text, reset
     from charviz.ui.settings import sync_widgets
 

@@ -1,0 +1,176 @@
+"""The Race page (pages/race.py calls `page()`).
+
+Race: a vanilla RNN, an LSTM and a GRU learn the long-range task side by side (or a sweep over k).
+"""
+
+import streamlit as st
+
+from charviz import figures
+from charviz.i18n import t
+from charviz.race import CHANCE, RaceSettings, verdict
+from charviz.ui.race_session import get_race_holder, new_race, new_sweep
+from charviz.ui.session import get_workspace
+
+REFRESH_S = 1.0
+HIDDEN = (16, 32, 64, 128)
+SWEEP_KS = (2, 5, 10, 15, 20, 30, 40, 60)
+MODES = ("race", "sweep")
+
+
+def page() -> None:
+    """Draw the page: widgets, figures and live fragments (no math: the numbers come from charviz)."""
+    st.title(t("race.title"))
+    st.markdown(t("race.intro"))
+    st.caption(t("race.fair"))
+
+    holder = get_race_holder()
+    defaults = RaceSettings()
+    mode = st.segmented_control(t("race.mode"), MODES, default="race", required=True, key="race_mode",
+                                format_func=lambda m: t(f"race.mode_{m}"))
+    c1, c2, c3 = st.columns(3)
+    k = c1.number_input(t("race.k"), 0, 200, defaults.k, key="race_k", help=t("race.k_help"))
+    window = c2.number_input(t("race.window"), 2, 256, defaults.seq_len, key="race_window", help=t("race.window_help"))
+    hidden = c3.select_slider(t("race.hidden"), HIDDEN, value=defaults.hidden_size, key="race_hidden")
+    wanted = RaceSettings(k=int(k), seq_len=int(window), hidden_size=int(hidden))
+    if mode == "sweep":
+        s1, s2 = st.columns(2)
+        ks = s1.multiselect(t("race.sweep_ks"), SWEEP_KS, default=[2, 10, 20, 30, 40], key="race_sweep_ks")
+        budget = s2.number_input(t("race.budget"), 10, 5000, 300, 10, key="race_budget", help=t("race.budget_help"))
+        window_needed = max(ks) + 1 if ks else 0
+    else:
+        window_needed = int(k) + 1
+
+
+    def _start(which: str) -> None:
+        """Start (or resume) the race or the sweep; the session's main run pauses (one thing trains at a time)."""
+        ws = get_workspace()
+        was = ws.run.running
+        ws.run.pause()
+        st.session_state["race_paused_main"] = was
+        h = get_race_holder()
+        other = h.sweep if which == "race" else h.race
+        if other is not None and other.running:
+            other.pause()
+        target = h.race if which == "race" else h.sweep
+        if target is not None:
+            target.start()
+
+
+    def _pause(which: str) -> None:
+        h = get_race_holder()
+        target = h.race if which == "race" else h.sweep
+        if target is not None:
+            target.pause()
+
+
+    def _step() -> None:
+        get_workspace().run.pause()
+        h = get_race_holder()
+        if h.race is not None:
+            h.race.step_once()
+
+
+    def _apply(settings: RaceSettings, start: bool = False) -> None:
+        new_race(settings)
+        if start:
+            _start("race")
+
+
+    def _apply_sweep(settings: RaceSettings, ks: list[int], budget: int) -> None:
+        new_sweep(settings, ks, budget)
+        _start("sweep")
+
+
+    if mode == "race":
+        if holder.race is None:
+            new_race(wanted)
+        race = holder.race
+        same = race.settings == wanted
+        b1, b2, b3, b4 = st.columns(4)
+        if race.running:
+            b1.button(t("race.pause"), key="race_start_pause", type="primary", icon=":material/pause:",
+                      on_click=_pause, args=("race",), width="stretch")
+        elif same:
+            b1.button(t("race.resume") if race.steps else t("race.start"), key="race_start_pause", type="primary",
+                      icon=":material/play_arrow:", on_click=_start, args=("race",), width="stretch")
+        else:
+            b1.button(t("race.apply"), key="race_apply", type="primary", icon=":material/play_arrow:",
+                      on_click=_apply, args=(wanted, True), width="stretch")
+        b2.button(t("race.step"), key="race_step", on_click=_step, icon=":material/skip_next:", width="stretch",
+                  disabled=not same)
+        b3.button(t("race.reset"), key="race_reset", on_click=_apply, args=(wanted,), icon=":material/restart_alt:",
+                  width="stretch")
+        if not same:
+            s = race.settings
+            st.info(t("race.changed", k=s.k, window=s.seq_len, hidden=s.hidden_size), icon=":material/tune:")
+        if race.running and st.session_state.get("race_paused_main"):
+            st.caption(t("race.main_paused"))
+    else:
+        sweep = holder.sweep
+        b1, b2 = st.columns([1, 3])
+        if sweep is not None and sweep.running:
+            b1.button(t("race.pause"), key="sweep_pause", type="primary", on_click=_pause, args=("sweep",),
+                      icon=":material/pause:", width="stretch")
+        else:
+            b1.button(t("race.start"), key="sweep_start", type="primary", icon=":material/play_arrow:",
+                      on_click=_apply_sweep, args=(wanted, list(ks), int(budget)), width="stretch", disabled=not ks)
+            if sweep is not None and sweep.state == "paused":
+                b2.button(t("race.resume"), key="sweep_resume", on_click=_start, args=("sweep",))
+
+    if int(window) <= window_needed - 1:
+        st.warning(t("race.short_window", window=int(window), dep=window_needed), icon=":material/content_cut:")
+
+
+    drawn_running = holder.running
+
+
+    def _state_word(state: str) -> str:
+        return t(f"race.state_{state}")
+
+
+    @st.fragment(run_every=REFRESH_S if holder.running else None)
+    def live_race() -> None:
+        h = get_race_holder()
+        if h.race is None:
+            return
+        snap = h.race.snapshot()
+        st.markdown(t("race.status", state=_state_word(snap.state), steps=f"{snap.steps:,}",
+                      seconds=f"{snap.seconds:,.0f}", cps=f"{snap.chars_per_sec:,.0f}"))
+        if snap.error:
+            st.error(t("race.error", error=snap.error))
+        st.subheader(verdict(snap.latest_recall()) if snap.steps else t("race.verdict_none"))
+        a, b = st.columns(2)
+        a.plotly_chart(figures.race_loss_figure(snap.history, snap.vocab_size), key="race_loss", theme=None)
+        b.plotly_chart(figures.race_recall_figure(snap.evals, CHANCE), key="race_recall", theme=None)
+        c, d = st.columns(2)
+        c.plotly_chart(figures.race_grad_figure(snap.probe), key="race_grad", theme=None)
+        d.caption(t("race.grad_caption", probe=snap.probe_text))
+        if h.running != drawn_running:
+            st.rerun()  # started or paused elsewhere (the sidebar): rerun so the timers follow
+
+
+    @st.fragment(run_every=REFRESH_S if holder.running else None)
+    def live_sweep() -> None:
+        h = get_race_holder()
+        if h.sweep is None:
+            return
+        snap = h.sweep.snapshot()
+        if snap.current_k is not None:
+            st.markdown(t("race.sweep_progress", done=len(snap.done), total=len(snap.ks), k=snap.current_k,
+                          steps=f"{snap.current_steps:,}", budget=f"{snap.budget:,}"))
+        elif len(snap.done) == len(snap.ks):
+            st.markdown(t("race.sweep_done", total=len(snap.ks)))
+        if snap.error:
+            st.error(t("race.error", error=snap.error))
+        st.plotly_chart(figures.sweep_figure(snap.done, snap.budget, CHANCE), key="race_sweep", theme=None)
+        if snap.done:
+            last = snap.done[max(snap.done)]
+            st.subheader(f"k = {max(snap.done)}: " + verdict(last))
+        if h.running != drawn_running:
+            st.rerun()  # finished, or paused elsewhere: rerun so the timers and buttons follow
+
+
+    if mode == "race":
+        live_race()
+    else:
+        live_sweep()
