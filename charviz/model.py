@@ -106,3 +106,17 @@ class CharRNN(nn.Module):
     def hidden_of(state: State) -> torch.Tensor:
         """The h part of a state (what the head reads)."""
         return state[0] if isinstance(state, tuple) else state
+
+
+def seeded_model(vocab_size: int, hidden_size: int = 8, cell: str = "rnn", seed: int = 0, dtype=torch.float32,
+                 weight_range: float | None = None) -> CharRNN:
+    """A CharRNN with reproducible weights (for tests, scripts and notebooks): torch's default initialisation
+    under `seed`, or every weight uniform in [-weight_range, weight_range] (large enough to saturate and to
+    make gradients vanish or explode); in eval mode, in `dtype`."""
+    torch.manual_seed(seed)
+    m = CharRNN(vocab_size, hidden_size, cell).to(dtype)
+    if weight_range is not None:
+        with torch.no_grad():
+            for p in m.parameters():
+                p.uniform_(-weight_range, weight_range)
+    return m.eval()

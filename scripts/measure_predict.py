@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,6 +24,9 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from conftest import free_port  # noqa: E402
 
 from charviz import figures as F  # noqa: E402
 from charviz.data import load_corpus  # noqa: E402
@@ -85,12 +87,6 @@ def server_side(reps: int = 30) -> None:
                 run.stop()
             print(f"{cell:5} {'yes' if training else 'no':9} {statistics.median(ms):15.1f} ms "
                   f"{pct(ms, 0.9):5.1f} ms {statistics.median(js):12.1f} ms")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def browser_side(prefixes=("hellohe", "hel", "hellohellohell", "he", "hellohellohellohe", "ll") * 3) -> None:

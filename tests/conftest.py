@@ -149,6 +149,21 @@ def app_server():
         yield url
 
 
+def shot(page, name: str) -> None:
+    """A screenshot of the page in test-artifacts/browser-<name>.png."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"browser-{name}.png"))
+
+
+def no_exception(page) -> None:
+    """Fail (with a screenshot and the traceback's start) when a Streamlit exception is on screen."""
+    n = page.locator("[data-testid='stException']").count()
+    if n:
+        shot(page, "exception")
+        text = page.locator("[data-testid='stException']").first.inner_text()
+        raise AssertionError(f"{n} exception(s) on screen: {text[:500]}")
+
+
 def _chromium_missing_reason() -> str | None:
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         return f"Chromium not found at {CHROMIUM} (apt-get install chromium, or set CHARVIZ_CHROMIUM)"

@@ -29,7 +29,9 @@ def test_page_renders_scalar_example_and_live_flow():
     scalar = charts[0]
     assert scalar["layout"]["yaxis"]["type"] == "log"
     assert "w = 3" in scalar["data"][0]["name"]
-    assert any("= 59,049" in m.value or "59,049" in m.value for m in at.markdown)  # 3^10
+    table = next(m.value for m in at.markdown if "|---|" in m.value)  # w = 3, T = 20: 3^k, k steps back
+    for k in (1, 2, 3, 5, 10, 20):
+        assert f"**{3 ** k:,}**" in table
     assert any("explodes" in i.value for i in at.info)
     values = [m.value for m in at.metric]
     assert len(values) == 3 and all(v != "–" for v in values)

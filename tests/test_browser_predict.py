@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import no_exception
 
 pytestmark = pytest.mark.browser
 
@@ -21,10 +22,6 @@ PREFIX_INPUT = "input[aria-label='Prefix: type, and the prediction follows']"
 TOPK_TITLE = "() => { const t = document.querySelector('.js-plotly-plot .gtitle'); return t ? t.textContent : ''; }"
 TOPK_VALUES = """() => { const gd = document.querySelector('.js-plotly-plot');
   return gd && gd.data ? JSON.stringify([gd.data[0].y, gd.data[0].x]) : null; }"""
-
-
-def no_exception(page):
-    assert page.locator("[data-testid='stException']").count() == 0, "a traceback is on screen"
 
 
 def open_page(page, url, title):

@@ -8,28 +8,13 @@ Screenshots go to test-artifacts/.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
-
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+from conftest import ARTIFACTS, no_exception, shot  # noqa: F401 (the browser tests import them from here too)
 
 pytestmark = pytest.mark.browser
 
 TIMEOUT_MS = 30_000
-
-
-def no_exception(page) -> None:
-    n = page.locator("[data-testid='stException']").count()
-    if n:
-        shot(page, "exception")
-        text = page.locator("[data-testid='stException']").first.inner_text()
-        raise AssertionError(f"{n} exception(s) on screen: {text[:500]}")
-
-
-def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"browser-{name}.png"))
 
 
 def wait_idle(page) -> None:

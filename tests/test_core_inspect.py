@@ -9,18 +9,13 @@ import torch.nn.functional as F
 
 from charviz.data import Vocab
 from charviz.inspect import forward_trace, generate, gradient_flow, predict_next, scalar_bptt
-from charviz.model import CharRNN
+from charviz.model import CharRNN, seeded_model
 
 TEXT = "hello world, hello"
 
 
 def _model(cell, vocab, H=6, seed=0, dtype=torch.float64):
-    torch.manual_seed(seed)
-    m = CharRNN(len(vocab), H, cell).to(dtype)
-    with torch.no_grad():
-        for p in m.parameters():
-            p.uniform_(-0.9, 0.9)
-    return m
+    return seeded_model(len(vocab), H, cell, seed, dtype, weight_range=0.9)
 
 
 @pytest.fixture
@@ -248,19 +243,37 @@ def test_scalar_bptt_tanh_matches_autograd_and_is_bounded_by_linear(w):
 
 
 def test_long_range_recall_separates_remembering_from_forgetting():
+    """An LSTM trained (a bounded number of steps) on the task recalls the key; an untrained one does not. The
+    reference reads the fused torch module in float64 numpy, not forward_trace."""
     from charviz.data import long_range_text
     from charviz.inspect import long_range_recall
+    from charviz.train import TrainConfig, Trainer
 
-    text = long_range_text(k=2, lines=40, seed=0)
-    vocab = Vocab.from_text(text)
-    torch.manual_seed(0)
-    m = CharRNN(len(vocab), 8, "rnn")
-    r = long_range_recall(m, vocab, text)
-    assert r.k == 2 and r.n == 40 and r.chance_bits == 2.0
-    # reference by hand: -log2 p(key | everything up to ':') for each line, from forward_trace
-    tr = forward_trace(m, vocab, text)
-    rows = [i for i, c in enumerate(text) if c == ":"]
-    expected = np.mean([-np.log2(tr.probs[i, vocab.stoi[text[i + 1]]]) for i in rows])
-    assert r.bits == pytest.approx(expected, rel=1e-6)
+    held_out = long_range_text(k=2, lines=40, seed=1)
+
+    def reference(model, vocab):
+        ids = vocab.encode(held_out)
+        with torch.no_grad():
+            logits, _, _ = model(torch.tensor(ids[:-1]).view(1, -1))
+        z = logits[0].double().numpy()
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        rows = [i for i, c in enumerate(held_out[:-1]) if c == ":"]
+        keys = [ids[i + 1] for i in rows]
+        bits = float(np.mean([-np.log2(p[i, key]) for i, key in zip(rows, keys, strict=True)]))
+        acc = float(np.mean([p[i].argmax() == key for i, key in zip(rows, keys, strict=True)]))
+        return acc, bits
+
+    tr = Trainer(long_range_text(k=2, lines=1500, seed=0),
+                 TrainConfig(cell="lstm", hidden_size=16, seq_len=8, batch_size=8, lr=1e-2, seed=0))
+    untrained = long_range_recall(tr.model, tr.vocab, held_out)
+    assert untrained.k == 2 and untrained.n == 40 and untrained.chance_bits == 2.0
+    assert untrained.bits > 1.0  # a random model has not seen the keys
+    for _ in range(400):
+        tr.step()
+    r = long_range_recall(tr.model, tr.vocab, held_out)
+    acc, bits = reference(tr.model, tr.vocab)
+    assert r.accuracy == pytest.approx(acc) and r.bits == pytest.approx(bits, rel=1e-4)
+    assert r.accuracy >= 0.9 and r.bits < 0.5  # it remembers the key across k + 1 = 3 steps
     with pytest.raises(ValueError):
-        long_range_recall(m, vocab, "no task here")
+        long_range_recall(tr.model, tr.vocab, "no task here")

@@ -4,16 +4,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from charviz.model import CharRNN
+from charviz.model import CharRNN, seeded_model
 
 
 def _random_model(cell, V=7, H=6, dtype=torch.float64, seed=0):
-    torch.manual_seed(seed)
-    m = CharRNN(V, H, cell).to(dtype)
-    with torch.no_grad():
-        for p in m.parameters():
-            p.uniform_(-0.8, 0.8)
-    return m
+    return seeded_model(V, H, cell, seed, dtype, weight_range=0.8)
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])

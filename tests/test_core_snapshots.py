@@ -9,15 +9,14 @@ import pytest
 import torch
 
 from charviz.data import load_corpus
-from charviz.model import CharRNN
+from charviz.model import CharRNN, seeded_model
 from charviz.run import TrainingRun
 from charviz.snapshots import SnapshotStore, snapshot_bytes, thin
 from charviz.train import TrainConfig, Trainer
 
 
 def _model(seed: int = 0) -> CharRNN:
-    torch.manual_seed(seed)
-    return CharRNN(5, 8, "rnn")
+    return seeded_model(5, 8, seed=seed).train()
 
 
 @pytest.mark.parametrize("budget,n", [(2, 10), (8, 100), (64, 3000)])

@@ -1,20 +1,18 @@
 """Gradient figures: log axes, the truncation window, the numbers they carry."""
 
 import numpy as np
-import torch
 
 from charviz import figures
 from charviz.data import Vocab
 from charviz.inspect import gradient_flow, scalar_bptt
-from charviz.model import CharRNN
+from charviz.model import seeded_model
 
 TEXT = "hello world, hello world"
 
 
 def _flow():
     vocab = Vocab.from_text(TEXT)
-    torch.manual_seed(0)
-    return gradient_flow(CharRNN(len(vocab), 8, "rnn"), vocab, TEXT)
+    return gradient_flow(seeded_model(len(vocab), 8), vocab, TEXT)
 
 
 def test_scalar_figure_plots_powers_of_w_on_a_log_axis():

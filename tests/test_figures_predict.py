@@ -14,23 +14,21 @@ from charviz import tables
 from charviz.data import Vocab
 from charviz.hello import BLOG_ORDER, TARGET, hello_trace, hello_trainer, predictions, score
 from charviz.inspect import forward_trace, prediction_columns, rest_probability
-from charviz.model import CharRNN
+from charviz.model import seeded_model
 
 TEXT = "hello world, the quick brown fox\tjumps\nover the lazy dog"
 
 
 @pytest.fixture(scope="module")
 def small():
-    torch.manual_seed(0)
     vocab = Vocab.from_text("hello")
-    return CharRNN(len(vocab), 6, "rnn").eval(), vocab
+    return seeded_model(len(vocab), 6), vocab
 
 
 @pytest.fixture(scope="module")
 def big():
-    torch.manual_seed(1)
     vocab = Vocab.from_text(TEXT)
-    return CharRNN(len(vocab), 16, "rnn").eval(), vocab
+    return seeded_model(len(vocab), 16, seed=1), vocab
 
 
 def numpy_forward(model, vocab, text):

@@ -6,13 +6,12 @@ from pathlib import Path
 import numpy as np
 import plotly.graph_objects as go
 import pytest
-import torch
 
 from charviz import figures as F
 from charviz.data import Vocab
 from charviz.figures import style
 from charviz.inspect import forward_trace, gradient_flow, scalar_bptt
-from charviz.model import CharRNN
+from charviz.model import seeded_model
 
 ROOT = Path(__file__).resolve().parents[1]
 # a hex colour, an rgb()/rgba() with numbers, or a named colour as a value (not a PALETTE key: _P["white"])
@@ -28,8 +27,7 @@ def _history(n=50):
 def every_figure():
     text = "hello world, hello"
     vocab = Vocab.from_text(text)
-    torch.manual_seed(0)
-    model = CharRNN(len(vocab), 8).eval()
+    model = seeded_model(len(vocab), 8)
     flow = gradient_flow(model, vocab, text)
     trace = forward_trace(model, vocab, "hello")
     hist = _history()
