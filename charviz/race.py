@@ -30,6 +30,7 @@ from charviz.config import TrainConfig
 from charviz.data import LONG_RANGE_KEYS, long_range_text
 from charviz.i18n import t
 from charviz.inspect import gradient_flow, long_range_recall
+from charviz.run import ThreadState
 from charviz.train import Trainer
 from charviz.units import to_bits
 
@@ -114,7 +115,7 @@ def verdict(recall: dict[str, float], chance: float = CHANCE) -> str:
     return t("race.verdict", parts="; ".join(parts), chance=f"{100 * chance:.0f}%")
 
 
-class _Background:
+class _Background(ThreadState):
     """A daemon thread that calls `_unit()` while running; start / pause / resume / stop like TrainingRun.
 
     `pause()` returns when the unit in progress is done; no unit starts until the next start(): the loop
@@ -128,18 +129,6 @@ class _Background:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._seconds = 0.0
-
-    @property
-    def state(self) -> str:
-        if self._stop.is_set():
-            return "stopped"
-        if self._thread is None:
-            return "idle"
-        return "running" if self._run.is_set() else "paused"
-
-    @property
-    def running(self) -> bool:
-        return self.state == "running"
 
     def start(self) -> None:
         if self._stop.is_set():

@@ -77,7 +77,29 @@ class Snapshot:
     val_bits: float | None = None
 
 
-class TrainingRun:
+class ThreadState:
+    """The state of a run trained by a background thread (TrainingRun here, Race and Sweep in charviz.race):
+    idle until started, then running or paused, stopped for good. Uses the owner's _stop and _run events
+    and its _thread."""
+
+    _stop: threading.Event
+    _run: threading.Event
+    _thread: threading.Thread | None
+
+    @property
+    def state(self) -> str:
+        if self._stop.is_set():
+            return "stopped"
+        if self._thread is None:
+            return "idle"
+        return "running" if self._run.is_set() else "paused"
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+
+class TrainingRun(ThreadState):
     """Runs Trainer.step() in a daemon thread with start / pause / resume / step_once / stop.
 
     All access to the trainer goes through `self.lock`. The UI reads `snapshot()`, which copies. A step that
@@ -127,18 +149,6 @@ class TrainingRun:
         self.snapshots.add(trainer.steps, trainer.model)
 
     # -- control -------------------------------------------------------------------------------------------
-
-    @property
-    def state(self) -> str:
-        if self._stop.is_set():
-            return "stopped"
-        if self._thread is None:
-            return "idle"
-        return "running" if self._run.is_set() else "paused"
-
-    @property
-    def running(self) -> bool:
-        return self.state == "running"
 
     @property
     def busy(self) -> bool:

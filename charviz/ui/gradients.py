@@ -16,6 +16,17 @@ from charviz.ui.sidebar import live_every
 MAX_STEPS = 128  # the unrolled view covers at most this many characters
 
 
+def recall_metrics(r) -> None:
+    """Key recalled (accuracy), loss at the recall step and what forgetting costs, as three big numbers
+    (r: an inspect.Recall). Also the Lecture's recall chapter."""
+    c1, c2, c3 = st.columns(3)
+    c1.metric(t("gradients.recalled", k=r.k), f"{r.accuracy:.0%}", help=t("gradients.recalled_help", n=r.n))
+    c2.metric(t("gradients.recall_loss"), t("gradients.bits", bits=f"{r.bits:.2f}"),
+              help=t("gradients.recall_loss_help"))
+    c3.metric(t("gradients.forgetting"), t("gradients.bits", bits=f"{r.chance_bits:.0f}"),
+              help=t("gradients.forgetting_help"))
+
+
 def page() -> None:
     """Draw the page: widgets, figures and live fragments (no math: the numbers come from charviz)."""
     st.title(t("gradients.title"))
@@ -36,10 +47,8 @@ def page() -> None:
     st.plotly_chart(figures.scalar_bptt_figure(curves), key="g_scalar")
     g = curves[LINEAR]
 
-
     def fmt(v: float) -> str:
         return f"{v:,.0f}" if 1 <= abs(v) < 1e12 and float(v).is_integer() else f"{v:.4g}"
-
 
     steps_back = [k for k in (1, 2, 3, 5, 10, 20, 50) if k <= T]
     rows = [(t("gradients.row_linear"), g)] + ([(t("gradients.row_tanh"), curves[TANH])] if show_tanh else [])
@@ -65,9 +74,7 @@ def page() -> None:
         st.session_state["g_text"] = default
     text = st.text_input(t("gradients.sequence"), key="g_text")
 
-
     rewind_slider("gradients", ws.run)
-
 
     @st.fragment(run_every=live_every(ws))
     def live_flow(text: str) -> None:
@@ -106,13 +113,11 @@ def page() -> None:
         with st.expander(t("gradients.params")):
             st.plotly_chart(figures.param_grad_figure(flow.param_grad_norms), key="g_params")
 
-
     live_flow(text)
 
     # ---- 3. long-term dependencies ---------------------------------------------------------------------------
     st.header(t("gradients.long_header"))
     st.markdown(t("gradients.long_intro"))
-
 
     @st.fragment(run_every=live_every(ws))
     def live_recall() -> None:
@@ -124,14 +129,8 @@ def page() -> None:
         view = model_for_view(snap, ws.run)
         view_banner(view)
         r = long_range_recall(view.model, snap.vocab, ws.run.trainer.val_text or ws.text)
-        c1, c2, c3 = st.columns(3)
-        c1.metric(t("gradients.recalled", k=r.k), f"{r.accuracy:.0%}", help=t("gradients.recalled_help", n=r.n))
-        c2.metric(t("gradients.recall_loss"), t("gradients.bits", bits=f"{r.bits:.2f}"),
-                  help=t("gradients.recall_loss_help"))
-        c3.metric(t("gradients.forgetting"), t("gradients.bits", bits=f"{r.chance_bits:.0f}"),
-                  help=t("gradients.forgetting_help"))
+        recall_metrics(r)
         if snap.config.seq_len <= r.k:
             st.warning(t("gradients.window_short", window=snap.config.seq_len, k1=r.k + 1), icon="✂️")
-
 
     live_recall()

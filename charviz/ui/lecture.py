@@ -13,6 +13,7 @@ from charviz.i18n import t
 from charviz.inspect import forward_trace, gradient_flow, long_range_recall, scalar_bptt
 from charviz.links import Setup
 from charviz.ui import links
+from charviz.ui.gradients import recall_metrics
 from charviz.ui.session import get_workspace
 from charviz.ui.sidebar import live_every
 from charviz.ui.status import state_words
@@ -143,12 +144,7 @@ def draw_figure(name: str, ch: lecture.Chapter, ws, snap) -> None:
             st.info(t("lecture.not_this_demo"), icon=":material/psychology:")
             return
         r = long_range_recall(model, vocab, own)
-        c1, c2, c3 = st.columns(3)
-        c1.metric(t("gradients.recalled", k=r.k), f"{r.accuracy:.0%}", help=t("gradients.recalled_help", n=r.n))
-        c2.metric(t("gradients.recall_loss"), t("gradients.bits", bits=f"{r.bits:.2f}"),
-                  help=t("gradients.recall_loss_help"))
-        c3.metric(t("gradients.forgetting"), t("gradients.bits", bits=f"{r.chance_bits:.0f}"),
-                  help=t("gradients.forgetting_help"))
+        recall_metrics(r)
 
 
 def clipping_metric(snap) -> None:

@@ -17,6 +17,12 @@ SWEEP_KS = (2, 5, 10, 15, 20, 30, 40, 60)
 MODES = ("race", "sweep")
 
 
+def _snapshot(which: str):
+    """A copy of the session's race or sweep ("race" | "sweep"), None if there is none yet."""
+    part = getattr(get_race_holder(), which)
+    return part.snapshot() if part is not None else None
+
+
 def page() -> None:
     """Draw the page: widgets, figures and live fragments (no math: the numbers come from charviz)."""
     st.title(t("race.title"))
@@ -40,7 +46,6 @@ def page() -> None:
     else:
         window_needed = int(k) + 1
 
-
     def _start(which: str) -> None:
         """Start (or resume) the race or the sweep; the session's main run pauses (one thing trains at a time)."""
         ws = get_workspace()
@@ -55,13 +60,11 @@ def page() -> None:
         if target is not None:
             target.start()
 
-
     def _pause(which: str) -> None:
         h = get_race_holder()
         target = h.race if which == "race" else h.sweep
         if target is not None:
             target.pause()
-
 
     def _step() -> None:
         get_workspace().run.pause()
@@ -69,17 +72,14 @@ def page() -> None:
         if h.race is not None:
             h.race.step_once()
 
-
     def _apply(settings: RaceSettings, start: bool = False) -> None:
         new_race(settings)
         if start:
             _start("race")
 
-
     def _apply_sweep(settings: RaceSettings, ks: list[int], budget: int) -> None:
         new_sweep(settings, ks, budget)
         _start("sweep")
-
 
     if mode == "race":
         if holder.race is None:
@@ -120,20 +120,16 @@ def page() -> None:
     if int(window) <= window_needed - 1:
         st.warning(t("race.short_window", window=int(window), dep=window_needed), icon=":material/content_cut:")
 
-
     drawn_running = holder.running
-
 
     def _state_word(state: str) -> str:
         return t(f"race.state_{state}")
 
-
     @st.fragment(run_every=REFRESH_S if holder.running else None)
     def live_race() -> None:
-        h = get_race_holder()
-        if h.race is None:
+        snap = _snapshot("race")
+        if snap is None:
             return
-        snap = h.race.snapshot()
         st.markdown(t("race.status", state=_state_word(snap.state), steps=f"{snap.steps:,}",
                       seconds=f"{snap.seconds:,.0f}", cps=f"{snap.chars_per_sec:,.0f}"))
         if snap.error:
@@ -145,16 +141,14 @@ def page() -> None:
         c, d = st.columns(2)
         c.plotly_chart(figures.race_grad_figure(snap.probe), key="race_grad", theme=None)
         d.caption(t("race.grad_caption", probe=snap.probe_text))
-        if h.running != drawn_running:
+        if get_race_holder().running != drawn_running:
             st.rerun()  # started or paused elsewhere (the sidebar): rerun so the timers follow
-
 
     @st.fragment(run_every=REFRESH_S if holder.running else None)
     def live_sweep() -> None:
-        h = get_race_holder()
-        if h.sweep is None:
+        snap = _snapshot("sweep")
+        if snap is None:
             return
-        snap = h.sweep.snapshot()
         if snap.current_k is not None:
             st.markdown(t("race.sweep_progress", done=len(snap.done), total=len(snap.ks), k=snap.current_k,
                           steps=f"{snap.current_steps:,}", budget=f"{snap.budget:,}"))
@@ -166,9 +160,8 @@ def page() -> None:
         if snap.done:
             last = snap.done[max(snap.done)]
             st.subheader(f"k = {max(snap.done)}: " + verdict(last))
-        if h.running != drawn_running:
+        if get_race_holder().running != drawn_running:
             st.rerun()  # finished, or paused elsewhere: rerun so the timers and buttons follow
-
 
     if mode == "race":
         live_race()

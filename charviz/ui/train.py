@@ -41,7 +41,6 @@ def page() -> None:
     st.title(t("train.title"))
     st.caption(t("train.caption"))
 
-
     @st.fragment(run_every=live_every(ws))
     def live_view() -> None:
         """Everything that moves while training: status line, loss, gradient norm, speed, a sample."""
@@ -65,7 +64,6 @@ def page() -> None:
             ngram_caption(ngram)
         c2.plotly_chart(grad_norm_figure(snap.history, snap.config.clip), key="grad_chart", theme=None)
 
-
     @st.fragment(run_every=SAMPLE_EVERY_S if live_every(ws) else None)
     def sample_view() -> None:
         """Training speed, and a sample from the model as it is now (refreshed every few seconds)."""
@@ -83,7 +81,6 @@ def page() -> None:
             else:
                 st.code(sample, language=None, wrap_lines=True)
                 st.caption(t("train.sample_caption", n=SAMPLE_CHARS, step=f"{snap.step:,}"))
-
 
     st.markdown(t("train.applies_at_once"))
     live_controls(ws)
