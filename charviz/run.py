@@ -337,6 +337,13 @@ class TrainingRun(ThreadState):
         running = self.state == "running"
         return replace(snap, state=self.state, error=self.error, chars_per_sec=self._rate() if running else 0.0)
 
+    def drop_copies(self) -> None:
+        """Forget the frozen model and the readers' copy (remade on the next snapshot()): a released run keeps
+        only what cannot be remade."""
+        with self.lock:
+            self._frozen = None
+            self._published = None
+
     def _copy_locked(self) -> Snapshot:
         t = self.trainer
         if self._frozen is None or self._frozen[0] != t.steps:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import weakref
 
 import streamlit as st
 
@@ -18,8 +19,16 @@ MAX_CHECKPOINT_MB = MAX_FILE_BYTES // 1_000_000
 _MSG = "ckpt_message"
 
 
-def checkpoint_bytes(run: TrainingRun) -> bytes:
-    """The run's model, optimizer, config, vocabulary and step, serialised under the run's lock."""
+def checkpoint_bytes(run: TrainingRun | weakref.ref) -> bytes:
+    """The run's model, optimizer, config, vocabulary and step, serialised under the run's lock.
+
+    The download button keeps this callable in Streamlit's media manager, which drops it only when the session
+    shuts down, and a closed tab's session is never shut down (it expires from the reconnect store): so the
+    button gets a weak reference, never the run (its model, optimizer and snapshots) itself."""
+    if isinstance(run, weakref.ref):
+        run = run()
+        if run is None:
+            return b""
     with run.lock:
         return to_bytes(run.trainer)
 
@@ -47,7 +56,7 @@ def checkpoint_panel(ws: Workspace, step: int) -> None:
     with c1:
         cfg = ws.config
         st.download_button(
-            t("settings.ckpt_download"), data=functools.partial(checkpoint_bytes, ws.run),
+            t("settings.ckpt_download"), data=functools.partial(checkpoint_bytes, weakref.ref(ws.run)),
             file_name=f"charviz-{cfg.cell}{cfg.hidden_size}-step{step}.pt", mime="application/octet-stream",
             on_click="ignore", help=t("settings.ckpt_download_help"))
         st.caption(t("settings.ckpt_safe"))

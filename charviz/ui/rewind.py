@@ -10,6 +10,7 @@ from the kept snapshot, and says which one. Clicking a snapshot's mark on the Tr
 from __future__ import annotations
 
 import functools
+import weakref
 from dataclasses import dataclass
 
 import streamlit as st
@@ -120,7 +121,12 @@ def view_banner(view: View) -> None:
     st.warning(t("rewind.banner", step=f"{view.step:,}", now=f"{view.now_step:,}"), icon=":material/history:")
 
 
-def _on_mark_click(run, key: str) -> None:
+def _on_mark_click(run_ref: weakref.ref, key: str) -> None:
+    """(The callback names its run weakly: Streamlit keeps widget callbacks after a reset, and a run holds a
+    model, its optimizer and its snapshots.)"""
+    run = run_ref()
+    if run is None:
+        return
     state = st.session_state.get(key)
     points = getattr(getattr(state, "selection", None), "points", None) or (state or {}).get("selection", {}).get(
         "points", [])
@@ -131,17 +137,23 @@ def _on_mark_click(run, key: str) -> None:
         choose(run, int(step))
 
 
+def _choose_now(run_ref: weakref.ref) -> None:
+    run = run_ref()
+    if run is not None:
+        choose(run, None)
+
+
 def loss_chart(snap, run, ngram=None, key: str = "loss_chart") -> None:
     """The Train page's loss chart with the n-gram line and the kept snapshots marked; a click on a mark shows
     that step's model on the other pages."""
     marks = run.snapshots.steps
     fig = loss_figure(snap.history, snap.val_history, len(snap.vocab), baseline=ngram, marks=marks)
-    st.plotly_chart(fig, key=key, theme=None, on_select=functools.partial(_on_mark_click, run, key),
+    st.plotly_chart(fig, key=key, theme=None, on_select=functools.partial(_on_mark_click, weakref.ref(run), key),
                     selection_mode="points")
     chosen = chosen_step(run)
     if chosen is not None:
         c1, c2 = st.columns([3, 1])
         c1.caption(t("rewind.chosen_caption", step=f"{chosen:,}"))
-        c2.button(t("rewind.back_to_now"), key="rewind_now_train", on_click=choose, args=(run, None))
+        c2.button(t("rewind.back_to_now"), key="rewind_now_train", on_click=_choose_now, args=(weakref.ref(run),))
     else:
         st.caption(t("rewind.marks_caption", n=len(marks)))

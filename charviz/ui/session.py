@@ -18,12 +18,15 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 import torch
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from charviz import memory
 from charviz.config import DEFAULT_CORPUS, TrainConfig
 from charviz.data import CORPORA, check_text, load_corpus
 from charviz.limits import Budget
 from charviz.run import TrainingRun
 from charviz.train import Trainer
+from charviz.ui import reaper
 
 DROP_ON_RESET = ("_predict_snapshot", "_rewind_models")  # session_state keys holding copies of a model
 DEFAULT_K = 8  # distance of the long-range task
@@ -90,6 +93,7 @@ class Workspace:
     source: Source
     text: str = field(repr=False)
     generation: int = 0  # bumped by every reset, so pages can tell a new model from the old one
+    session_id: str = ""  # the Streamlit session it belongs to
 
     @property
     def config(self) -> TrainConfig:
@@ -119,14 +123,22 @@ def _revive(ws: Workspace) -> Workspace:
 
 
 def _release(ws: Workspace) -> None:
-    """on_release: the session went away (tab closed or connection lost). Stop the thread, keep the state."""
+    """on_release: the session went away (tab closed or connection lost). Stop the thread, keep the state
+    (weights, optimizer, history) for a reconnect, drop the copies that are remade on demand, give freed
+    memory back, and have the session's leftovers in Streamlit collected once it can no longer come back."""
     ws.run.stop(timeout=1.0)
+    ws.run.drop_copies()
+    memory.trim()
+    if ws.session_id:
+        reaper.watch(ws.session_id)
 
 
 @st.cache_resource(scope="session", on_release=_release, show_spinner=False)
 def _session_workspace() -> Workspace:
     prev = st.session_state.get(_STATE_KEY)
     ws = _revive(prev) if isinstance(prev, Workspace) else _default_workspace()
+    ctx = get_script_run_ctx()
+    ws.session_id = ctx.session_id if ctx is not None else ""
     st.session_state[_STATE_KEY] = ws
     return ws
 
@@ -152,4 +164,5 @@ def reset(text: str, config: TrainConfig, source: Source, trainer: Trainer | Non
     ws.generation += 1
     for key in DROP_ON_RESET:  # the pages' copies of the old model
         st.session_state.pop(key, None)
+    memory.trim(collect=False)
     return ws
