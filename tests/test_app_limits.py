@@ -172,3 +172,15 @@ def test_markup_in_the_prefix_is_shown_as_text_in_the_chart_title():
     title = next(json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")
                  if "Next character" in json.loads(c.proto.spec)["layout"]["title"]["text"])
     assert "<b>" not in title and "&lt;b&gt;bo" in title
+
+
+def test_demo_link_over_the_budget_is_refused_with_a_message_and_link_values_are_text():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"cell": "lstm", "hidden": "512", "window": "512", "batch": "512",
+                            "zz": "[x](javascript:1)"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    warn = alerts(at, "warning")
+    assert "more memory or time per step than this server allows" in warn
+    assert "[x](javascript" not in warn and md("[x](javascript:1)") in warn
+    assert workspace(at).config == TrainConfig()  # nothing built

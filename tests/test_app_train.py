@@ -325,7 +325,7 @@ def test_non_finite_loss_pauses_and_explains():
 
     def overflowing_forward(*args, **kwargs):  # what lr = 1e6 does, sooner or later: the loss overflows
         logits, loss, h = real_forward(*args, **kwargs)
-        return logits, loss * math.inf, h
+        return logits, (loss * math.inf if loss is not None else None), h  # (evaluate() passes no targets)
 
     with run.lock:
         model.forward = overflowing_forward

@@ -10,7 +10,9 @@ from __future__ import annotations
 import streamlit as st
 
 from charviz import links
+from charviz.escape import md
 from charviz.i18n import t
+from charviz.limits import BudgetError
 from charviz.links import Problem, Setup
 
 APPLIED_KEY = "_link_applied"  # the setup parameters already applied in this session
@@ -69,12 +71,17 @@ def from_url() -> None:
     if problems:
         st.session_state[PROBLEMS_KEY] = problems
     if any(k in links.SETUP_KEYS for k in params):
-        apply(setup)
+        try:
+            apply(setup)
+        except BudgetError:  # within each widget's range, but over the session's budget: nothing was built
+            c = setup.config
+            st.session_state[PROBLEMS_KEY] = [*problems, Problem(
+                "cell, hidden, window, batch", f"{c.cell}, {c.hidden_size}, {c.seq_len}, {c.batch_size}", "budget")]
 
 
 def describe(p: Problem) -> str:
     value = p.value if len(p.value) <= 40 else p.value[:40] + "…"
-    return t("links.problem", name=p.name, value=value, why=t(f"links.bad_{p.reason}"))
+    return t("links.problem", name=md(p.name), value=md(value), why=t(f"links.bad_{p.reason}"))
 
 
 def show_problems() -> None:
