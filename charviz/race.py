@@ -141,10 +141,14 @@ class _Background(ThreadState):
 
     resume = start
 
-    def pause(self) -> None:
+    def pause(self, wait: bool = True) -> None:
+        """Stop after the round in progress. wait=True returns once it is done (then every model has taken the
+        same number of steps); wait=False returns at once (the UI: a click never waits for a round; what it
+        reads, snapshot(), is published only between rounds)."""
         self._run.clear()
-        with self.lock:
-            pass
+        if wait:
+            with self.lock:
+                pass
 
     def revive(self) -> None:
         """After stop() (the tab's connection was lost): a fresh, paused thread may be started again."""

@@ -131,7 +131,7 @@ def ui(a) -> None:
                     target = "distance sweep" if i % 2 == 0 else "race at one distance k"
                     expect = ".st-key-race_sweep_ks" if i % 2 == 0 else ".st-key-race_step"
                     t0 = time.perf_counter()
-                    pg.get_by_role("button", name=target).click()
+                    pg.locator(".st-key-race_mode button").filter(has_text=target).click()
                     pg.locator(expect).wait_for(timeout=30_000)
                     out.append((time.perf_counter() - t0) * 1000)
                     pg.wait_for_timeout(300)
@@ -139,13 +139,13 @@ def ui(a) -> None:
 
             pg.locator(".st-key-sb_start_pause button").click()  # the main model trains
             pg.wait_for_timeout(3000)
-            one = clicks(a.clicks)
+            one = clicks(a.clicks + a.clicks % 2)  # even: ends in race mode
             print(f"main model training: click to effect median {statistics.median(one):.0f} ms, "
                   f"max {max(one):.0f} ms · load {loadavg()}")
             pg.locator(".st-key-race_start_pause button").click()  # the race trains (the main model pauses)
             pg.get_by_text("for each model").first.wait_for(timeout=60_000)
             pg.wait_for_timeout(3000)
-            three = clicks(a.clicks)
+            three = clicks(a.clicks + a.clicks % 2)
             print(f"race training: click to effect median {statistics.median(three):.0f} ms, "
                   f"max {max(three):.0f} ms · load {loadavg()}")
             t0 = time.perf_counter()
@@ -155,7 +155,10 @@ def ui(a) -> None:
             b.close()
     finally:
         proc.terminate()
-        proc.wait(10)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def main() -> None:

@@ -70,6 +70,7 @@ def test_start_pauses_the_main_run_and_the_sidebar_pauses_the_race():
     assert at.button(key="race_start_pause").label == "Pause"
     at.button(key="sb_start_pause").click().run()  # the main run's Start in the sidebar
     assert ws.run.running and not race.running
+    race.pause()  # (the click does not wait for the round in progress; this does)
     counts = race.step_counts
     assert len(set(counts.values())) == 1 and counts["rnn"] == race.steps
     ws.run.pause()

@@ -39,7 +39,10 @@ def test_fair_stepping_under_any_pause_resume_interleaving():
                 race.start()
                 _wait(lambda b=before: race.steps > b, "a round")
             elif action == "pause":
-                race.pause()
+                race.pause(wait=rng.random() < 0.5)
+                if race.state != "running":
+                    _wait(lambda: race.lock.acquire(blocking=False) and (race.lock.release() or True),
+                          "the round in progress")
             else:
                 race.step_once()
             if race.state != "running":

@@ -50,12 +50,12 @@ def page() -> None:
         """Start (or resume) the race or the sweep; the session's main run pauses (one thing trains at a time)."""
         ws = get_workspace()
         was = ws.run.running
-        ws.run.pause()
+        ws.run.pause(wait=False)
         st.session_state["race_paused_main"] = was
         h = get_race_holder()
         other = h.sweep if which == "race" else h.race
         if other is not None and other.running:
-            other.pause()
+            other.pause(wait=False)
         target = h.race if which == "race" else h.sweep
         if target is not None:
             target.start()
@@ -64,10 +64,10 @@ def page() -> None:
         h = get_race_holder()
         target = h.race if which == "race" else h.sweep
         if target is not None:
-            target.pause()
+            target.pause(wait=False)  # stops after the round in progress: the click does not wait for it
 
     def _step() -> None:
-        get_workspace().run.pause()
+        get_workspace().run.pause(wait=False)
         h = get_race_holder()
         if h.race is not None:
             h.race.step_once()

@@ -54,7 +54,7 @@ def pause_race() -> None:
     if isinstance(holder, RaceHolder):
         for b in holder.active():
             if b.running:
-                b.pause()
+                b.pause(wait=False)  # it stops after its round in progress; the click does not wait
 
 
 def new_race(settings: RaceSettings) -> Race:
