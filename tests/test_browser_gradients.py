@@ -41,10 +41,6 @@ def model_step(page) -> int:
     return int(re.search(r"step ([\d,]+)", caption).group(1).replace(",", ""))
 
 
-# One retry: in about 1 of 25 runs on a loaded 2-core machine one of this test's 30 s waits ran out, and
-# neither 30 more runs (some under CPU stress) nor a race search on page navigation while torch loads
-# reproduced it. A failed attempt still leaves test-artifacts/failed-*.png and .txt (conftest `page`).
-@pytest.mark.flaky(reruns=1)
 def test_gradients_page_scalar_example_and_live_flow(app_server, page):
     page.goto(app_server)
     wait_idle(page)

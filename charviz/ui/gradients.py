@@ -13,6 +13,7 @@ from charviz.ui.rewind import model_for_view, rewind_slider, view_banner
 from charviz.ui.session import get_workspace
 from charviz.ui.sidebar import live_every
 
+TEXT_KEPT = "_g_text_kept"  # the sequence as last drawn
 MAX_STEPS = 128  # the unrolled view covers at most this many characters
 
 
@@ -70,9 +71,15 @@ def page() -> None:
     st.header(t("gradients.live_header"))
     ws = get_workspace()
     default = ws.run.trainer.val_text[:64] or ws.text[:64]
-    if "g_text" not in st.session_state:  # (a demo link may have set it)
-        st.session_state["g_text"] = default
+    box = st.session_state.get("g_text")  # (a demo link may have set it)
+    if box is None or (box == "" and TEXT_KEPT not in st.session_state):
+        # new here, back from another page (Streamlit drops a widget's state when its page is left), or a
+        # first run cut short before the box was drawn, which lost the value set here (an empty box on a new
+        # server under load): the sequence as last drawn, else the default
+        kept = st.session_state.get(TEXT_KEPT)
+        st.session_state["g_text"] = kept if kept is not None else default
     text = st.text_input(t("gradients.sequence"), key="g_text")
+    st.session_state[TEXT_KEPT] = text
 
     rewind_slider("gradients", ws.run)
 
