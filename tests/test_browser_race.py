@@ -89,3 +89,4 @@ def test_predict_slider_shows_an_earlier_step(app_server, page):
     page.get_by_text("Model at step").first.wait_for(timeout=30_000)
     assert page.evaluate(TOPK_VALUES) == now_values
     no_exception(page)
+
