@@ -6,11 +6,13 @@ from charviz.ui import (
     boot,  # torch-free: the first page does not wait for torch (see charviz/ui/boot.py)
     lang,
     pages,
+    projector,
 )
 
 boot.leave_pages_folder_mode()  # the server's very first run may come here as an old-style `pages/` app
 lang.install()  # charviz.i18n.t() answers in this session's language (?lang=ko or the sidebar's choice)
 st.set_page_config(page_title="charviz", page_icon=":material/text_fields:", layout="wide")
+projector.install()  # ?projector=1: larger figure text and numbers, fewer controls
 ready = boot.start_loading()  # torch and the UI modules that need it, in the background, once per process
 
 nav = st.navigation(
@@ -30,4 +32,5 @@ else:
     boot.loading_status()  # a new session's true status (step 0, untrained) until torch is loaded
 with st.sidebar:
     lang.switch()  # English / 한국어
+    projector.toggle()
 nav.run()

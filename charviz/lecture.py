@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from charviz.config import TrainConfig
 from charviz.links import Setup
+from charviz.race import RaceSettings
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class Chapter:
     slug: str
     setup: Setup
     figures: tuple[str, ...]  # what charviz.ui.lecture draws, in order
-    alternative: Setup | None = None  # a second demo to compare with (chapter 7: the vanilla RNN)
+    race: RaceSettings | None = None  # chapter 7: the Race page's race (RNN, LSTM, GRU) is the demo
     probe: str = ""  # the text the chapter's figures read (empty: from the session's own text)
 
 
@@ -36,12 +37,13 @@ def _python(cell: str = "rnn", hidden: int = 64, window: int = 32, lr: float = 3
                                              clip=clip, seed=0), inputs={"prefix": prefix})
 
 
-LONG_K = 15  # the long-range chapter's distance: an LSTM learns it in a few hundred steps, a vanilla RNN does not
+RACE = RaceSettings()  # the Race page's measured race: k = 30, window 64 (an LSTM and a GRU recall, an RNN not)
+LONG_K = RACE.k
 
 
 def _long(cell: str) -> Setup:
-    return Setup("long-range", LONG_K, TrainConfig(cell=cell, hidden_size=64, seq_len=32, batch_size=32, lr=0.01,
-                                                   clip=5.0, seed=0))
+    """The session's own run on the race's task, with the race's settings for `cell`."""
+    return Setup("long-range", RACE.k, RACE.config(cell))
 
 
 CHAPTERS = (
@@ -51,7 +53,7 @@ CHAPTERS = (
     Chapter(4, "bptt", _python("rnn", 64, 32), ("flow", "grad_norm")),
     Chapter(5, "truncation", _python("rnn", 64, 8), ("flow", "loss")),
     Chapter(6, "vanishing", _python("rnn", 128, 32, lr=0.01, clip=1.0), ("scalar", "flow")),
-    Chapter(7, "long_range", _long("lstm"), ("recall", "saliency"), alternative=_long("rnn")),
+    Chapter(7, "long_range", _long("lstm"), ("race_recall", "race_loss"), race=RACE),
     Chapter(8, "memory", _hello(8), ("hello_hidden",), probe="hello"),
 )
 FIRST, LAST = 1, len(CHAPTERS)

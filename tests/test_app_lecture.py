@@ -3,6 +3,7 @@ that puts the session's run into the chapter's demo and starts it. Previous/Next
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -53,10 +54,15 @@ def test_each_chapter_opens_from_the_url_and_its_button_sets_up_and_starts_the_d
     at.button(key=f"lecture_setup_{n}").click().run()
     assert not at.exception, [e.value for e in at.exception]
     w = ws(at)
-    assert w.run.running
     assert (w.source.name, w.source.k) == (ch.setup.corpus, ch.setup.k) and w.config == ch.setup.config
-    for _ in range(5):  # a few real training steps, then the figures of the trained model
-        w.run.step_once()
+    if ch.race is None:
+        assert w.run.running
+        for _ in range(5):  # a few real training steps, then the figures of the trained model
+            w.run.step_once()
+    else:  # chapter 7: the race trains (its three models), the session's own run waits
+        race = at.session_state["charviz_race"].race
+        assert race.running and not w.run.running and race.settings == ch.race
+        race.step_once()
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert len(at.get("plotly_chart")) + len(at.metric) - 4 >= 1  # (the sidebar has 4 metrics)
@@ -70,12 +76,16 @@ def test_chapter_6_numbers_come_from_the_one_neuron_model():
     assert f"{3**10:,}" in text and f"{3**20:,}" in text and "5.15e+47" in text
 
 
-def test_chapter_7_compares_with_a_vanilla_rnn():
+def test_chapter_7_races_rnn_lstm_and_gru_and_a_set_up_elsewhere_pauses_the_race():
     at = open_lecture(chapter="7")
-    at.button(key="lecture_setup_alt_7").click().run()
-    w = ws(at)
-    assert w.config.cell == "rnn" and w.source.name == "long-range" and w.run.running
-    assert not at.exception
+    at.button(key="lecture_setup_7").click().run()
+    race = at.session_state["charviz_race"].race
+    assert race.running
+    names = {tr["name"] for c in at.get("plotly_chart") for tr in json.loads(c.proto.spec)["data"]}
+    assert {"RNN", "LSTM", "GRU"} <= {n.split()[0].upper() for n in names if n}
+    at.button(key="lecture_next_top").click().run()
+    at.button(key="lecture_setup_8").click().run()  # one thing trains at a time
+    assert not race.running and ws(at).run.running
 
 
 def test_previous_and_next_walk_the_chapters_and_keep_the_url():

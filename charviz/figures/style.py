@@ -10,6 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from charviz.data import show_char
+from charviz.display import font_scale
 
 UIREVISION = "charviz"  # constant: plotly keeps zoom/pan across redraws with the same value
 
@@ -17,6 +18,21 @@ UIREVISION = "charviz"  # constant: plotly keeps zoom/pan across redraws with th
 FONT_SIZE = 18
 TITLE_SIZE = 22
 CELL_FONT = 15  # numbers printed in heatmap cells
+
+
+def scale_fonts(d: dict, scale: float) -> dict:
+    """A copy of a figure dict (layout or trace) with every font size (font, tickfont, textfont, ...) scaled."""
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            v = scale_fonts(v, scale)
+            if k.endswith("font") and isinstance(v.get("size"), int | float):
+                v["size"] = round(v["size"] * scale, 1)
+        elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+            v = [scale_fonts(x, scale) for x in v]
+        out[k] = v
+    return out
+
 
 # ---- the palette: every colour a figure or a table (charviz.tables) draws comes from here
 PALETTE = {
@@ -171,7 +187,12 @@ def layout(title: str, xtitle: str, ytitle: str, height: int, yaxis: dict | None
         "xaxis": {"title": {"text": xtitle, "font": {"size": FONT_SIZE}}},
         "yaxis": {"title": {"text": ytitle, "font": {"size": FONT_SIZE}}},
     }
-    return _merge(base, {**extra, "yaxis": yaxis or {}})
+    out = _merge(base, {**extra, "yaxis": yaxis or {}})
+    scale = font_scale()
+    if scale != 1.0:  # projector mode: every text larger, the plot a little taller to make room
+        out = scale_fonts(out, scale)
+        out["height"] = int(out["height"] * (1 + (scale - 1) / 2))
+    return out
 
 
 _layout = layout  # its old name (branches written before the house style was one); new code: layout
@@ -181,6 +202,9 @@ def figure(data: list, title: str, xtitle: str, ytitle: str, height: int, layout
     """The builder of every charviz figure: traces as plain dicts, in the house layout, unvalidated (plotly's
     per-property validation costs 30-100 ms a figure, too much for a redraw every second or every keystroke;
     the tests validate every figure instead)."""
+    scale = font_scale()
+    if scale != 1.0:
+        data = [scale_fonts(d, scale) for d in data]
     return go.Figure({"data": data, "layout": layout(title, xtitle, ytitle, height, **(layout_extra or {}))},
                      _validate=False)
 

@@ -10,12 +10,13 @@ from charviz import figures, lecture
 from charviz.data import show_text
 from charviz.hello import BLOG_ORDER, hello_trace
 from charviz.i18n import t
-from charviz.inspect import forward_trace, gradient_flow, long_range_recall, scalar_bptt
+from charviz.inspect import forward_trace, gradient_flow, scalar_bptt
 from charviz.links import Setup
+from charviz.race import CHANCE, verdict
 from charviz.ui import links
-from charviz.ui.gradients import recall_metrics
+from charviz.ui.race_session import get_race_holder, new_race
 from charviz.ui.session import get_workspace
-from charviz.ui.sidebar import live_every
+from charviz.ui.sidebar import REFRESH_S, live_every
 from charviz.ui.status import state_words
 
 CHAPTER_KEY = "lecture_chapter"
@@ -54,10 +55,14 @@ def describe_setup(setup: Setup) -> str:
              lr=f"{c.lr:g}", clip=clip, seed=c.seed)
 
 
-def set_up(setup: Setup) -> None:
-    """Button callback: the session's run becomes the chapter's demo, and trains."""
-    links.apply(setup, start=True)
-    st.session_state[DONE_KEY] = describe_setup(setup)
+def set_up(ch: lecture.Chapter) -> None:
+    """Button callback: the session's run becomes the chapter's demo, and trains. Chapter 7's demo is the race
+    (three models on the long-range task); the session's run is set to its LSTM and waits (one thing trains)."""
+    links.apply(ch.setup, start=ch.race is None)
+    if ch.race is not None:
+        new_race(ch.race).start()
+    st.session_state[DONE_KEY] = describe_setup(ch.setup) if ch.race is None else \
+        t("lecture.race_what", k=ch.race.k, window=ch.race.seq_len, hidden=ch.race.hidden_size)
 
 
 def is_demo(ws, setup: Setup) -> bool:
@@ -139,12 +144,17 @@ def draw_figure(name: str, ch: lecture.Chapter, ws, snap) -> None:
                   t("gradients.curve_linear", w="0.5"): scalar_bptt(0.5, 20, "linear"),
                   t("gradients.curve_one"): scalar_bptt(1.0, 20, "linear")}
         st.plotly_chart(figures.scalar_bptt_figure(curves), key=key, theme=None)
-    elif name == "recall":
-        if ws.source.name != "long-range":
-            st.info(t("lecture.not_this_demo"), icon=":material/psychology:")
+    elif name in ("race_recall", "race_loss"):
+        race = get_race_holder().race
+        if race is None:
+            st.info(t("lecture.no_race"), icon=":material/sprint:")
             return
-        r = long_range_recall(model, vocab, own)
-        recall_metrics(r)
+        rs = race.snapshot()
+        if name == "race_recall":
+            st.subheader(verdict(rs.latest_recall()) if rs.steps else t("race.verdict_none"))
+            st.plotly_chart(figures.race_recall_figure(rs.evals, CHANCE), key=key, theme=None)
+        else:
+            st.plotly_chart(figures.race_loss_figure(rs.history, rs.vocab_size), key=key, theme=None)
 
 
 def clipping_metric(snap) -> None:
@@ -167,23 +177,22 @@ def chapter_view() -> None:
     with text_col:
         st.markdown(chapter_text(n), unsafe_allow_html=True)
         st.button(t("lecture.set_up"), key=f"lecture_setup_{n}", type="primary", icon=":material/play_circle:",
-                  on_click=set_up, args=(ch.setup,), help=t("lecture.set_up_help", what=describe_setup(ch.setup)),
+                  on_click=set_up, args=(ch,), help=t("lecture.set_up_help", what=describe_setup(ch.setup)),
                   width="stretch")
-        if ch.alternative is not None:
-            st.button(t("lecture.set_up_alt", what=describe_setup(ch.alternative)), key=f"lecture_setup_alt_{n}",
-                      on_click=set_up, args=(ch.alternative,), width="stretch")
         done = st.session_state.get(DONE_KEY)
         if done:
             st.success(t("lecture.done", what=done), icon=":material/check_circle:")
     ws = get_workspace()
 
-    @st.fragment(run_every=live_every(ws))
+    moving = live_every(ws) or (REFRESH_S if ch.race is not None and get_race_holder().running else None)
+
+    @st.fragment(run_every=moving)
     def live() -> None:
         ws = get_workspace()
         snap = ws.run.snapshot()
         st.caption(t("lecture.running_on", source=ws.source.label, cell=snap.config.cell.upper(),
                      hidden=snap.config.hidden_size, step=f"{snap.step:,}", state=state_words(snap.state)))
-        if not is_demo(ws, ch.setup) and not (ch.alternative is not None and is_demo(ws, ch.alternative)):
+        if not is_demo(ws, ch.setup):
             st.info(t("lecture.not_this_demo"), icon=":material/tips_and_updates:")
         if n == 6:
             clipping_metric(snap)

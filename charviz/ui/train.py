@@ -10,6 +10,7 @@ from charviz.figures import grad_norm_figure, speed_figure
 from charviz.i18n import t
 from charviz.inspect import generate
 from charviz.run import diverging
+from charviz.ui import projector
 from charviz.ui.baseline import ngram_caption, ngram_for
 from charviz.ui.checkpoints import checkpoint_panel
 from charviz.ui.links import share_panel
@@ -87,6 +88,7 @@ def page() -> None:
     live_view()
     sample_view()
 
+    projector.cut()  # a lecture does not need what follows (settings, checkpoints, links)
     st.divider()
     st.subheader(t("train.text_and_model"))
     st.caption(t("train.text_and_model_caption"))
