@@ -28,3 +28,15 @@ def test_readme_gives_the_two_commands():
     assert "pip install -r requirements-dev.txt && python -m pytest" in text
     ci = (README.parent / ".ci" / "run").read_text()
     assert "pip install -q -r requirements-dev.txt" in ci and "python -m pytest" in ci
+
+
+def test_readme_demo_links_set_up_without_complaint():
+    from urllib.parse import parse_qsl, urlsplit
+
+    from charviz import links
+
+    found = re.findall(r"http://localhost:8501/[a-z]*\?[^\s)]+", README.read_text())
+    assert len(found) >= 3
+    for url in found:
+        setup, problems = links.parse(dict(parse_qsl(urlsplit(url).query)))
+        assert problems == [], url

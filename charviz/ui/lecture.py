@@ -147,7 +147,8 @@ def draw_figure(name: str, ch: lecture.Chapter, ws, snap) -> None:
     elif name in ("race_recall", "race_loss"):
         race = get_race_holder().race
         if race is None:
-            st.info(t("lecture.no_race"), icon=":material/sprint:")
+            if name == ch.figures[0]:  # said once for the chapter
+                st.info(t("lecture.no_race"), icon=":material/sprint:")
             return
         rs = race.snapshot()
         if name == "race_recall":
@@ -192,7 +193,7 @@ def chapter_view() -> None:
         snap = ws.run.snapshot()
         st.caption(t("lecture.running_on", source=ws.source.label, cell=snap.config.cell.upper(),
                      hidden=snap.config.hidden_size, step=f"{snap.step:,}", state=state_words(snap.state)))
-        if not is_demo(ws, ch.setup):
+        if ch.race is None and not is_demo(ws, ch.setup):
             st.info(t("lecture.not_this_demo"), icon=":material/tips_and_updates:")
         if n == 6:
             clipping_metric(snap)
