@@ -17,9 +17,11 @@ W, H = 1280, 720
 
 
 def set_up_and_wait(page, chapter: int, seconds: float) -> None:
-    page.locator(f".st-key-lecture_setup_{chapter} button").click()
+    page.locator(f".st-key-lecture_setup_{chapter} button").first.click()
+    page.mouse.move(640, 700)  # no tooltip over the page
     page.wait_for_timeout(seconds * 1000)  # a screenshot, not a test: let the class watch it train a while
     wait_idle(page)
+    page.locator("[data-testid='stMain'] h2").first.scroll_into_view_if_needed()
 
 
 def main() -> None:
@@ -37,7 +39,6 @@ def main() -> None:
         page.goto(f"{url}/lecture?chapter=6&projector=1", timeout=60_000)
         wait_idle(page, 1500)
         set_up_and_wait(page, 6, args.seconds)
-        page.locator(".st-key-lecture_setup_6").scroll_into_view_if_needed()
         page.screenshot(path=str(out / "lecture-projector.png"))
 
 

@@ -42,8 +42,8 @@ def switch() -> None:
     """English / 한국어, in the sidebar (call inside `with st.sidebar`)."""
     st.session_state[SWITCH_KEY] = language()
     if language() == "ko":  # Korean wraps between words (eojeol), not inside them
-        st.html("<style>[data-testid='stMarkdownContainer'], [data-testid='stCaptionContainer'] "
-                "{ word-break: keep-all; overflow-wrap: anywhere; }</style>")
+        st.html("<style>[data-testid='stMarkdownContainer'] p, [data-testid='stMarkdownContainer'] li, "
+                "[data-testid='stCaptionContainer'] { word-break: keep-all !important; }</style>")
     st.segmented_control(i18n.t("common.language"), list(i18n.LANGUAGES), key=SWITCH_KEY,
                          format_func=i18n.LANGUAGES.get, required=True, on_change=_switched,
                          label_visibility="collapsed")

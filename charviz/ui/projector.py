@@ -13,8 +13,9 @@ TOGGLE_KEY = "projector_toggle"
 CUT_KEY = "projector_cut"  # an empty marker: in projector mode, everything after it on the page is hidden
 SCALE = 1.4  # figure text in projector mode, relative to the house style
 CSS = f"""<style>
-[data-testid="stMetricValue"] {{ font-size: 3.2rem !important; }}
-[data-testid="stMetricLabel"] p {{ font-size: 1.25rem !important; }}
+[data-testid="stMain"] [data-testid="stMetricValue"],
+[data-testid="stMain"] [data-testid="stMetricValue"] p {{ font-size: 3.2rem !important; line-height: 1.2; }}
+[data-testid="stMain"] [data-testid="stMetricLabel"] p {{ font-size: 1.25rem !important; }}
 [data-testid="stMain"] [data-testid="stMarkdownContainer"] p,
 [data-testid="stMain"] [data-testid="stMarkdownContainer"] li {{ font-size: 1.35rem; line-height: 1.5; }}
 [data-testid="stMain"] [data-testid="stCaptionContainer"] {{ font-size: 1.1rem; }}
