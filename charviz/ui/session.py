@@ -23,6 +23,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from charviz import memory
 from charviz.config import DEFAULT_CORPUS, TrainConfig
 from charviz.data import CORPORA, check_text, load_corpus
+from charviz.i18n import t
 from charviz.limits import Budget
 from charviz.run import TrainingRun
 from charviz.train import Trainer
@@ -65,8 +66,9 @@ class Source:
         if self.kind == "corpus":
             return f"{self.name} (k={self.k})" if self.name == "long-range" else self.name
         if self.kind == "pasted":
-            return "pasted text"
-        return f"{self.kind}: {self.name}"
+            return t("settings.pasted_label")
+        return t(f"settings.source_{self.kind}", name=self.name) if self.kind in ("upload", "checkpoint") else \
+            f"{self.kind}: {self.name}"
 
 
 def text_digest(text: str) -> str:
