@@ -10,11 +10,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from charviz import i18n, lecture
-from tests.test_browser_train import no_exception, shot, wait_idle, wait_step_above
+from tests.test_browser_train import no_exception, shot, wait_step_above
 
 pytestmark = pytest.mark.browser
 
 TIMEOUT_MS = 60_000
+FIRST_PAGE_MS = 180_000  # a new server loads torch in its first seconds; a loaded CI machine is slow
 LINK = "lecture?chapter=1&text=long-range&k=8&cell=gru&hidden=32&window=16&autostart=1&colour=red"
 
 GLYPHS = """text => {
@@ -28,6 +29,12 @@ GLYPHS = """text => {
 }"""
 
 
+def wait_idle(page, timeout_ms: int = TIMEOUT_MS) -> None:
+    """The page is drawn (the sidebar's numbers are there) and Streamlit is not running a script."""
+    page.wait_for_selector("[data-testid='stSidebar'] [data-testid='stMetric']", timeout=timeout_ms)
+    page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
+
+
 def chapter_in_url(page) -> str:
     return parse_qs(urlsplit(page.url).query).get("chapter", [""])[0]
 
@@ -37,8 +44,8 @@ def header(page) -> str:
 
 
 def test_demo_link_lecture_walk_and_korean(page, app_server):
-    page.goto(f"{app_server}/{LINK}", timeout=TIMEOUT_MS)
-    wait_idle(page)
+    page.goto(f"{app_server}/{LINK}", timeout=FIRST_PAGE_MS)
+    wait_idle(page, FIRST_PAGE_MS)
     no_exception(page)
     sidebar = page.locator("[data-testid='stSidebar']")
     sidebar.get_by_text(re.compile(r"long-range \(k=8\).*GRU 32")).wait_for(timeout=TIMEOUT_MS)
