@@ -6,11 +6,12 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from charviz import limits
 from charviz.config import TrainConfig, check_clip, check_lr
 from charviz.data import Vocab
+from charviz.guard import DivergenceGuard, GoodState
 from charviz.model import CharRNN
 from charviz.snapshots import SnapshotStore
 from charviz.train import StepStats, Trainer
@@ -75,6 +76,9 @@ class Snapshot:
     error: str = ""  # why training stopped by itself, if it did
     chars_per_sec: float = 0.0  # characters trained per second of wall-clock time over the last RATE_WINDOW_S
     val_bits: float | None = None
+    diverging_bits: float | None = None  # median train loss of the last steps while diverging (charviz.guard)
+    good_step: int | None = None  # the step of the last good state that restore_last_good() would load
+    restores: list[tuple[int, int]] = field(default_factory=list)  # (at step, restored the state of step)
 
 
 class ThreadState:
@@ -147,6 +151,8 @@ class TrainingRun(ThreadState):
         self._pending: dict = {}  # settings changed while a step was in progress: applied before the next
         self.snapshots = SnapshotStore(max_bytes=limits.SNAPSHOT_BYTES)  # earlier weights (rewind), bounded
         self.snapshots.add(trainer.steps, trainer.model)
+        self.guard = DivergenceGuard.for_trainer(trainer)  # divergence detection + the last good state
+        self.restores: list[tuple[int, int]] = []
 
     # -- control -------------------------------------------------------------------------------------------
 
@@ -220,6 +226,22 @@ class TrainingRun(ThreadState):
         else:
             self._pending[name] = value
 
+    def restore_last_good(self) -> GoodState | None:
+        """Pause, and put back the last good weights, optimizer state and carried hidden state (from before the
+        divergence started; see charviz.guard). The step count goes on (it counts updates done); the learning
+        rate and clipping stay as they are now. -> the state restored, or None when there is none."""
+        self.pause()
+        with self.lock:
+            good = self.guard.restore(self.trainer)
+            if good is not None:
+                self.restores.append((self.trainer.steps, good.step))
+                self.error = ""
+                self._frozen = None  # same step count, other weights
+                self._eval_step = -1
+                self._maybe_evaluate(force=True)
+                self._copy_locked()  # readers who cannot wait get the restored model, not the diverged one
+        return good
+
     def set_lr(self, lr: float) -> None:
         check_lr(lr)  # a bad value raises here, in the caller's thread
         self._set("set_lr", lr)
@@ -274,6 +296,7 @@ class TrainingRun(ThreadState):
         while len(ends) > 2 and now - ends[1][0] >= self.RATE_WINDOW_S:
             ends.popleft()
         self.history.add(self._record(stats, self._rate()))
+        self.guard.observe(self.trainer, stats)
         if stats.applied:
             self.snapshots.add(self.trainer.steps, self.trainer.model)
         if not stats.applied and self.pause_on_nonfinite:
@@ -362,6 +385,9 @@ class TrainingRun(ThreadState):
             error=self.error,
             chars_per_sec=0.0,
             val_bits=val[-1]["val_bits"] if val else None,
+            diverging_bits=self.guard.median_bits() if self.guard.diverging else None,
+            good_step=self.guard.good.step if self.guard.good is not None else None,
+            restores=list(self.restores),
         )
         self._published = snap
         self._want_copy.clear()
