@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 
 from charviz.figures.style import (
     COLORS,
+    FONT_SIZE,
     _hline,
     _line,
     _log10_span,
@@ -48,25 +49,49 @@ def smooth(values, alpha: float = 0.1) -> np.ndarray:
 
 
 def loss_figure(history: list[dict], val_history: list[dict], vocab_size: int, height: int = 440,
-                baseline=None, marks=None) -> go.Figure:
+                baseline=None, marks=None, restores: list[tuple[int, int]] = ()) -> go.Figure:
     """Train (per step, and smoothed) and validation loss in bits/char against steps, with log2(V) marked.
 
     history rows carry "step" and "bits"; val_history rows "step" and "val_bits". log2(V) is the loss of a
     uniform guess over the V characters of the vocabulary: a model that learned anything is below it.
     `baseline` (a charviz.ngram.Baseline) adds the n-gram model's held-out bits/char as a second line;
     `marks` (steps) puts a marker on the smoothed train curve at each kept snapshot (see charviz.snapshots).
+    The y axis stops at 2.5 log2(V): values above it (a diverging run) are drawn as markers on the top edge,
+    with their true value on hover and in the legend, never left out. `restores` (at step, restored step)
+    are drawn as vertical lines.
     """
     steps, bits = _rows(history, "bits")
-    data = []
+    uniform = uniform_bits(vocab_size)
+    finite = bits[np.isfinite(bits)]
+    top = min(max(uniform * 1.12, float(finite.max()) * 1.05 if finite.size else 0.0), uniform * 2.5)
+    edge = top * 0.985  # where values above the range are marked
+    data, above_x, above_y = [], [], []
+    trend = smooth(bits)
+    trend = np.where(trend > top, np.nan, trend)
     if len(steps):
-        data.append(_line(steps, bits, t("figures.train_each"), COLORS["train"], 1, opacity=0.35))
-        data.append(_line(steps, smooth(bits), t("figures.train_smoothed"), COLORS["train"], 3))
+        over = np.isfinite(bits) & (bits > top)
+        above_x.append(steps[over])
+        above_y.append(bits[over])
+        data.append(_line(steps, np.where(over, np.nan, bits), t("figures.train_each"), COLORS["train"], 1,
+                          opacity=0.35))
+        data.append(_line(steps, trend, t("figures.train_smoothed"), COLORS["train"], 3))
     if val_history:
         vs, vb = _rows(val_history, "val_bits", applied_only=False)
-        data.append(_line(vs, vb, t("figures.validation"), COLORS["val"], 3, mode="lines+markers", marker={"size": 7}))
+        over = np.isfinite(vb) & (vb > top)
+        above_x.append(vs[over])
+        above_y.append(vb[over])
+        data.append(_line(vs, np.where(over, np.nan, vb), t("figures.validation"), COLORS["val"], 3,
+                          mode="lines+markers", marker={"size": 7}))
     if marks is not None and len(marks) and len(steps):
-        data.append(_snapshot_marks(steps, smooth(bits), marks))
-    uniform = uniform_bits(vocab_size)
+        data.append(_snapshot_marks(steps, trend, marks))
+    ax = np.concatenate(above_x) if above_x else f32([])
+    ay = np.concatenate(above_y) if above_y else f32([])
+    if ax.size:
+        order = np.argsort(ax)[-MAX_POINTS:]
+        data.append({"type": "scatter", "mode": "markers", "x": ax[order], "y": np.full(order.size, edge, np.float32),
+                     "customdata": ay[order], "name": t("guard.above_chart", bits=f"{float(ay.max()):,.0f}"),
+                     "hovertemplate": t("guard.above_hover") + "<extra></extra>",
+                     "marker": {"color": COLORS["clipped"], "symbol": "triangle-up", "size": 11}})
     shape, label = _hline(uniform, COLORS["reference"], t("figures.uniform", v=vocab_size, bits=f"{uniform:.2f}"),
                           "right")
     shapes, labels = [shape], [label]
@@ -75,11 +100,14 @@ def loss_figure(history: list[dict], val_history: list[dict], vocab_size: int, h
                                                                  bits=f"{baseline.bits:.2f}"), "left")
         shapes.append(shape)
         labels.append(label)
-    finite = bits[np.isfinite(bits)]
-    top = max(uniform * 1.12, float(finite.max()) * 1.05 if finite.size else 0.0)
-    yaxis = {"range": [0, min(top, uniform * 2.5)]}
+    for at, frm in restores:
+        shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": at, "x1": at, "y0": 0, "y1": 1,
+                       "line": {"color": COLORS["val"], "width": 2, "dash": "dot"}})
+        labels.append({"x": at, "xref": "x", "y": 0, "yref": "paper", "yanchor": "bottom", "xanchor": "left",
+                       "text": t("guard.restored_line", step=f"{frm:,}"), "showarrow": False,
+                       "font": {"size": FONT_SIZE - 4, "color": COLORS["val"]}})
     return figure(data, t("figures.loss_title"), t("figures.training_step"), t("figures.bits_per_char"), height,
-                  {"yaxis": yaxis, "shapes": shapes, "annotations": labels})
+                  {"yaxis": {"range": [0, top]}, "shapes": shapes, "annotations": labels})
 
 
 def _snapshot_marks(steps: np.ndarray, values: np.ndarray, marks) -> dict:
