@@ -9,7 +9,7 @@ from charviz.ui import (
     projector,
 )
 
-boot.leave_pages_folder_mode()  # the server's very first run may come here as an old-style `pages/` app
+boot.leave_pages_folder_mode(entry=True)  # the server's first runs may come here as an old-style `pages/` app
 lang.install()  # charviz.i18n.t() answers in this session's language (?lang=ko or the sidebar's choice)
 st.set_page_config(page_title="charviz", page_icon=":material/text_fields:", layout="wide")
 projector.install()  # ?projector=1: larger figure text and numbers, fewer controls

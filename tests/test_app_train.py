@@ -344,16 +344,40 @@ def test_non_finite_loss_pauses_and_explains():
     assert "clipping" in texts(at) and "smaller learning rate" in texts(at)
 
 
-def test_diverging_loss_is_explained():
+def _diverge(run, max_steps: int = 300) -> None:
+    """Train a paused run with step_once until the guard says it diverges (Adam at lr 10), bounded by steps."""
+    for _ in range(100):
+        run.step_once()
+    run.set_lr(10.0)
+    for _ in range(max_steps):
+        run.step_once()
+        if run.snapshot().diverging_bits is not None:
+            return
+    raise AssertionError(f"no divergence after {max_steps} steps at lr 10")
+
+
+def test_diverging_loss_is_explained_on_every_page_and_restore_brings_the_good_weights_back():
     at = app("pages/train.py")
     run = workspace(at).run
-    with run.lock:
-        run.history.rows = [dict(r, step=i, bits=40.0) for i, r in enumerate(
-            [{"loss": 0, "grad_norm": 1.0, "grad_norm_clipped": 1.0, "clipped": False, "chars_per_sec": 1.0,
-              "applied": True, "lr": 10.0}] * 30)]
-    at.run()
-    warning = " ".join(w.value for w in at.warning)
-    assert "diverging" in warning and "40.0 bits/char" in warning
+    _diverge(run)
+    good = run.guard.good
+    assert good is not None and good.step <= 100  # from before the learning rate went up
+    for page in pages():
+        at.switch_page(page).run()
+        side = " ".join(w.value for w in at.sidebar.warning)
+        assert "Diverging" in side and "bits/char" in side, page
+        assert at.sidebar.button(key="sb_restore").label == f"Restore the last good weights (step {good.step:,})"
+    at.switch_page("pages/train.py").run()
+    warning = " ".join(w.value for w in at.main.warning)
+    assert "diverging" in warning and f"{run.snapshot().diverging_bits:,.1f} bits/char" in warning
+    at.button(key="train_restore").click().run()
+    assert not at.exception
+    snap = run.snapshot()
+    assert snap.diverging_bits is None and snap.state != "running"
+    for k, v in snap.model.state_dict().items():
+        torch.testing.assert_close(v, good.model[k], rtol=0, atol=0)
+    assert not at.sidebar.warning
+    assert any(f"Restored the weights of step {good.step:,}" in s.value for s in at.sidebar.success)
 
 
 def test_checkpoint_upload_continues_a_model_and_rejects_garbage():

@@ -89,7 +89,8 @@ def loss_figure(history: list[dict], val_history: list[dict], vocab_size: int, h
     if ax.size:
         order = np.argsort(ax)[-MAX_POINTS:]
         data.append({"type": "scatter", "mode": "markers", "x": ax[order], "y": np.full(order.size, edge, np.float32),
-                     "customdata": ay[order], "name": t("guard.above_chart", bits=f"{float(ay.max()):,.0f}"),
+                     "text": [f"{v:,.1f}" for v in ay[order].tolist()],  # (no customdata: a click there is
+                     "name": t("guard.above_chart", bits=f"{float(ay.max()):,.0f}"),  # not a snapshot step)
                      "hovertemplate": t("guard.above_hover") + "<extra></extra>",
                      "marker": {"color": COLORS["clipped"], "symbol": "triangle-up", "size": 11}})
     shape, label = _hline(uniform, COLORS["reference"], t("figures.uniform", v=vocab_size, bits=f"{uniform:.2f}"),

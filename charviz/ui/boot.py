@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import threading
 import time
+from pathlib import Path
 
 import streamlit as st
 
@@ -20,6 +21,7 @@ from charviz.config import DEFAULT_CORPUS, TrainConfig
 from charviz.i18n import t
 from charviz.ui.status import draw_head, draw_metrics
 
+ENTRY_SCRIPT = "app.py"  # the file `streamlit run` is given
 LOADING_POLL_S = 0.25  # the placeholder sidebar checks this often whether the loading is done
 
 _loaded = threading.Event()
@@ -53,18 +55,35 @@ def loaded() -> bool:
     return _loaded.is_set()
 
 
-def leave_pages_folder_mode() -> None:
+_this_run = threading.local()  # per script thread: the run that went through app.py (see below)
+
+
+def leave_pages_folder_mode(entry: bool = False) -> None:
     """Make sure this script run went through app.py's st.navigation; if not, rerun so that it does.
 
     Streamlit (1.67) guesses an app's kind at the server's first script run: an app with a `pages/` folder is
     taken for an old-style multipage app until some run calls st.navigation. If that first run asks for a
     page URL (a reloaded tab after a server restart: /train), Streamlit runs the page file alone, without
     app.py (no sidebar, wrong menu) and keeps doing so. Clearing the flag and rerunning runs app.py again.
+
+    The flag is one per process, so when a class opens the address at once, several sessions' first runs
+    start in that mode and only the first to get here sees the flag still set. A page therefore also checks
+    that its own run went through app.py (app.py calls this with entry=True, marking its run) and reruns
+    when it did not.
     """
     from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
+    ctx = get_script_run_ctx()
+    if entry and ctx is not None:
+        _this_run.cursors = ctx.cursors  # a new dict for every script run: identifies this run
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
+        st.rerun()
+    # this page runs alone: its run started in pages/ mode before another session cleared the flag (a test
+    # may run a page file as its main script: then there is no app.py to go through)
+    came_alone = ctx is not None and getattr(_this_run, "cursors", None) is not ctx.cursors
+    if not entry and came_alone and Path(ctx.main_script_path).name == ENTRY_SCRIPT:
         st.rerun()
 
 

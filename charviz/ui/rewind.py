@@ -147,7 +147,8 @@ def loss_chart(snap, run, ngram=None, key: str = "loss_chart") -> None:
     """The Train page's loss chart with the n-gram line and the kept snapshots marked; a click on a mark shows
     that step's model on the other pages."""
     marks = run.snapshots.steps
-    fig = loss_figure(snap.history, snap.val_history, len(snap.vocab), baseline=ngram, marks=marks)
+    fig = loss_figure(snap.history, snap.val_history, len(snap.vocab), baseline=ngram, marks=marks,
+                      restores=snap.restores)
     st.plotly_chart(fig, key=key, theme=None, on_select=functools.partial(_on_mark_click, weakref.ref(run), key),
                     selection_mode="points")
     chosen = chosen_step(run)

@@ -12,6 +12,7 @@ import time
 
 import streamlit as st
 
+from charviz import guard
 from charviz.i18n import t
 from charviz.run import Snapshot
 from charviz.ui.race_session import pause_race
@@ -59,6 +60,33 @@ def reset_same(ws: Workspace, token: str) -> None:
     """New random weights, same text and settings (the sidebar's Reset)."""
     if _first_time(token):
         reset(ws.text, ws.config, ws.source)
+        st.rerun()  # the whole app: a paused Train page (no live timer) must show the new model at once
+
+
+def restore_good(ws: Workspace) -> None:
+    """The Restore button: put back the last good weights (charviz.guard), pause, and say so once."""
+    at = ws.run.snapshot().step
+    good = ws.run.restore_last_good()
+    if good is not None:
+        st.session_state["_restored_msg"] = t("guard.restored", step=f"{good.step:,}", at=f"{at:,}")
+    st.rerun()  # the whole app: every page shows the restored model, the live timers stop (paused)
+
+
+def divergence_panel(ws: Workspace, snap: Snapshot, key: str) -> None:
+    """While the run diverges: say so, how it is detected, and offer the last good weights back."""
+    msg = st.session_state.get("_restored_msg")
+    if msg and snap.diverging_bits is None and snap.state != "running":
+        st.success(msg, icon=":material/history:")
+    if snap.diverging_bits is None:
+        return
+    st.warning(t("guard.sidebar_diverging", bits=f"{snap.diverging_bits:,.1f}",
+                 uniform=f"{math.log2(max(len(snap.vocab), 2)):.2f}", window=guard.WINDOW),
+               icon=":material/warning:")
+    if snap.good_step is not None:
+        st.button(t("guard.restore", step=f"{snap.good_step:,}"), key=key, type="primary",
+                  use_container_width=True, icon=":material/history:", on_click=restore_good, args=(ws,),
+                  help=t("guard.restore_help", step=f"{snap.good_step:,}"))
+    st.caption(t("guard.how", window=guard.WINDOW, margin=f"{guard.MARGIN_BITS:g}", every=guard.KEEP_EVERY))
 
 
 def status_metrics(snap: Snapshot) -> None:
@@ -77,6 +105,7 @@ def training_status() -> None:
         snap = ws.run.snapshot()
         draw_head(snap.state, ws.source.label, ws.config)
         status_metrics(snap)
+        divergence_panel(ws, snap, "sb_restore")
         if snap.error:
             st.error(t("sidebar.paused_itself", error=snap.error), icon=":material/warning:")
         b1, b2 = st.columns(2)
@@ -88,7 +117,9 @@ def training_status() -> None:
                   args=(ws, "pause" if running else "start", token + "start"))
         b2.button(t("sidebar.step_button"), key="sb_step", use_container_width=True, on_click=step_once,
                   args=(ws, token + "step"), icon=":material/skip_next:", help=t("sidebar.step_help"))
-        with st.popover(t("sidebar.reset"), icon=":material/restart_alt:", use_container_width=True):
+        # keyed by the model's generation: after a reset the popover is a new, closed one
+        with st.popover(t("sidebar.reset"), icon=":material/restart_alt:", use_container_width=True,
+                        key=f"sb_reset_popover_{ws.generation}"):
             st.write(t("sidebar.reset_question", step=f"{snap.step:,}"))
             st.button(t("sidebar.reset_confirm"), key="sb_reset_confirm", type="primary",
                       on_click=reset_same, args=(ws, token + "reset"))

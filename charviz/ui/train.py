@@ -9,7 +9,6 @@ from charviz.escape import md
 from charviz.figures import grad_norm_figure, speed_figure
 from charviz.i18n import t
 from charviz.inspect import generate
-from charviz.run import diverging
 from charviz.ui import projector
 from charviz.ui.baseline import ngram_caption, ngram_for
 from charviz.ui.checkpoints import checkpoint_panel
@@ -26,7 +25,7 @@ from charviz.ui.settings import (
     sync_widgets,
     text_controls,
 )
-from charviz.ui.sidebar import live_every
+from charviz.ui.sidebar import live_every, restore_good
 from charviz.ui.status import describe
 from charviz.units import uniform_bits
 
@@ -47,7 +46,7 @@ def page() -> None:
         """Everything that moves while training: status line, loss, gradient norm, speed, a sample."""
         snap = get_workspace().run.snapshot()
         st.markdown(f"### {describe(snap)}")
-        bad = diverging(snap.history, len(snap.vocab))
+        bad = snap.diverging_bits
         if snap.error:
             st.error(t("train.paused_itself", step=f"{snap.step:,}", error=snap.error), icon=":material/warning:")
             st.markdown(t("train.exploding"), unsafe_allow_html=True)
@@ -55,6 +54,10 @@ def page() -> None:
             st.warning(t("train.diverging", bits=f"{bad:,.1f}", v=len(snap.vocab),
                          uniform=f"{uniform_bits(len(snap.vocab)):.2f}"), icon=":material/warning:")
             st.markdown(t("train.diverging_why"), unsafe_allow_html=True)
+            if snap.good_step is not None:
+                st.button(t("guard.restore", step=f"{snap.good_step:,}"), key="train_restore", type="primary",
+                          icon=":material/history:", on_click=restore_good, args=(get_workspace(),),
+                          help=t("guard.restore_help", step=f"{snap.good_step:,}"))
         elif snap.step == 0 and snap.state != "running":
             st.info(t("train.choose"))
         c1, c2 = st.columns(2)
