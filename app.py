@@ -21,6 +21,8 @@ nav = st.navigation(
         for i, (path, title, icon) in enumerate(pages.available())  # the one page list: charviz/ui/pages.py
     ]
 )
+if not ready and nav.url_path not in ("", "home"):
+    ready = boot.wait_loaded()  # every page but Home needs torch: its modules load once, in one thread
 if ready:
     from charviz.ui import links
     from charviz.ui.sidebar import training_status  # importing it caps torch's threads

@@ -29,9 +29,20 @@ _start_lock = threading.Lock()
 _loader: threading.Thread | None = None
 
 
+# every module the pages import, loaded here one after another. When a class opens the address at once,
+# several sessions' first script runs would otherwise import them concurrently, and Python can hand one of
+# them a partially initialised module ("partially initialized module 'pandas' has no attribute 'Series'").
+UI_MODULES = ("charviz.ui.sidebar", "charviz.ui.settings", "charviz.ui.checkpoints", "charviz.ui.predict_widgets",
+              "charviz.figures", "charviz.inspect", "pandas", "plotly.graph_objects")
+
+
 def _load() -> None:
     try:
-        importlib.import_module("charviz.ui.sidebar")  # and with it the session, the trainer and torch
+        for name in UI_MODULES:  # charviz.ui.sidebar brings the session, the trainer and torch
+            importlib.import_module(name)
+        from charviz.figures import loss_figure
+
+        loss_figure([{"step": 1, "bits": 1.0}], [], 2).to_plotly_json()  # plotly's own lazy imports
     finally:
         _loaded.set()  # (if the import failed, the script's own import shows the error)
     from charviz.train import warm_up
@@ -49,6 +60,11 @@ def start_loading(wait_s: float = 0.1) -> bool:
                 _loader = threading.Thread(target=_load, name="charviz-load", daemon=True)
                 _loader.start()
     return _loaded.wait(wait_s)
+
+
+def wait_loaded(timeout: float = 120.0) -> bool:
+    """Wait for the loading (a page that needs torch waits here rather than import it in its own run)."""
+    return start_loading(wait_s=timeout)
 
 
 def loaded() -> bool:

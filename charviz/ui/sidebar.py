@@ -54,6 +54,7 @@ def step_once(ws: Workspace, token: str) -> None:
     if _first_time(token):
         pause_race()
         ws.run.step_once(wait=False)  # now, or right after the step in progress
+        st.rerun()  # the whole app: a paused page (no live timer) must show the step too
 
 
 def reset_same(ws: Workspace, token: str) -> None:

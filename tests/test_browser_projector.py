@@ -1,0 +1,73 @@
+"""Browser: a class opening the address at once on a new server, and state that never goes stale.
+
+- Several tabs opening page URLs at the same moment on a freshly started server must all get the app's
+  navigation and a working sidebar (each session's first run starts in Streamlit's old-style pages/ mode;
+  only the first to clear it used to be fixed).
+- Reset while paused (no live timer on the Train page) must update the Train page and close its popover.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import running_server
+from test_browser_train import TIMEOUT_MS, no_exception, shot, sidebar_button, sidebar_step, wait_idle
+
+pytestmark = pytest.mark.browser
+
+PAGES = ["train", "train", "hello", "predict", "gradients", ""]
+
+
+@pytest.fixture
+def fresh_server():
+    with running_server("streamlit-server-class.log") as url:
+        yield url
+
+
+def test_a_class_opening_page_urls_at_once_all_get_the_app(fresh_server, browser):
+    contexts = [browser.new_context(viewport={"width": 1280, "height": 720}) for _ in PAGES]
+    try:
+        tabs = [ctx.new_page() for ctx in contexts]
+        for tab, path in zip(tabs, PAGES, strict=True):  # all requests go out before any page is drawn
+            tab.goto(f"{fresh_server}/{path}", wait_until="commit")
+        for i, (tab, path) in enumerate(zip(tabs, PAGES, strict=True)):
+            nav = tab.locator("[data-testid='stSidebarNav']")
+            nav.get_by_role("link", name="Train", exact=True).wait_for(timeout=60_000)
+            sidebar_button(tab, "Start").wait_for(timeout=60_000)
+            names = [a.inner_text().split()[-1] for a in nav.get_by_role("link").all()]  # after the icon
+            assert "app" not in names and "Home" in names and "Gradients" in names, (path, names)
+            no_exception(tab)
+            shot(tab, f"class-{i}-{path or 'home'}")
+        # and each tab's sidebar works: Start trains that tab's model
+        tab = tabs[0]
+        sidebar_button(tab, "Start").click()
+        tab.wait_for_function(
+            """() => document.querySelector('[data-testid="stSidebar"]').innerText.includes('Pause')""",
+            timeout=60_000)
+        sidebar_button(tab, "Pause").click()
+        sidebar_button(tab, "Resume").wait_for(timeout=TIMEOUT_MS)
+    finally:
+        for ctx in contexts:
+            ctx.close()
+
+
+def test_reset_while_paused_updates_the_train_page_and_closes_the_popover(app_server, page):
+    page.goto(f"{app_server}/train")
+    wait_idle(page)
+    for _ in range(3):
+        n = sidebar_step(page)
+        sidebar_button(page, "Step").click()
+        page.wait_for_function(
+            """n => { for (const m of document.querySelectorAll('[data-testid="stSidebar"] [data-testid="stMetric"]'))
+                        if (m.innerText.startsWith('step'))
+                          return parseInt(m.querySelector('[data-testid="stMetricValue"]').innerText) > n;
+                      return false; }""", arg=n, timeout=TIMEOUT_MS)
+    main = page.locator("[data-testid='stMain']")
+    main.get_by_role("heading", name="step 3", exact=False).first.wait_for(timeout=TIMEOUT_MS)
+    page.locator("[data-testid='stSidebar'] [data-testid='stPopover'] button").first.click()
+    confirm = page.get_by_role("button", name="Yes, reset the model")
+    confirm.click()
+    main.get_by_text("not started yet", exact=False).first.wait_for(timeout=TIMEOUT_MS)
+    assert sidebar_step(page) == 0
+    assert main.get_by_role("heading", name="step 3", exact=False).count() == 0
+    confirm.wait_for(state="hidden", timeout=TIMEOUT_MS)  # the popover closed: Start is not covered
+    no_exception(page)
