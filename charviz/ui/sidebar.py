@@ -18,6 +18,7 @@ from charviz.run import Snapshot
 from charviz.ui.race_session import pause_race
 from charviz.ui.session import Workspace, get_workspace, reset
 from charviz.ui.status import draw_head, draw_metrics
+from charviz.units import uniform_bits
 
 REFRESH_S = 1.0  # seconds between live redraws while training
 
@@ -81,7 +82,7 @@ def divergence_panel(ws: Workspace, snap: Snapshot, key: str) -> None:
     if snap.diverging_bits is None:
         return
     st.warning(t("guard.sidebar_diverging", bits=f"{snap.diverging_bits:,.1f}",
-                 uniform=f"{math.log2(max(len(snap.vocab), 2)):.2f}", window=guard.WINDOW),
+                 uniform=f"{uniform_bits(len(snap.vocab)):.2f}", window=guard.WINDOW),
                icon=":material/warning:")
     if snap.good_step is not None:
         st.button(t("guard.restore", step=f"{snap.good_step:,}"), key=key, type="primary",
