@@ -37,6 +37,24 @@ def test_page_renders_scalar_example_and_live_flow():
     assert len(values) == 3 and all(v != "–" for v in values)
 
 
+def test_scalar_example_reaches_three_to_the_hundred():
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.slider(key="g_T").set_value(100).run()
+    assert not at.exception
+    table = next(m.value for m in at.markdown if "steps back" in m.value or "step back" in m.value)
+    assert f"{3.0 ** 100:.4g}" in table  # 5.154e+47, the story's 3^100, 100 steps back
+
+
+
+def test_the_probe_box_keeps_newlines():
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert at.text_area(key="g_text").value  # a multi-line box (a one-line box collapses newlines)
+    at.text_area(key="g_text").set_value("hello\nhello\n").run()
+    assert not at.exception
+    assert at.text_area(key="g_text").value == "hello\nhello\n"
+    assert len(_charts(at)) == 5
+
+
 def test_small_weight_vanishes():
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     at.slider(key="g_w").set_value(0.5).run()
@@ -46,11 +64,11 @@ def test_small_weight_vanishes():
 
 def test_unknown_and_too_short_sequences_are_explained():
     at = AppTest.from_file(PAGE, default_timeout=60).run()
-    at.text_input(key="g_text").set_value("hello Z").run()
+    at.text_area(key="g_text").set_value("hello Z").run()
     assert not at.exception
     assert any("'Z'" in w.value and "never" in w.value for w in at.warning)
     assert len(_charts(at)) == 5  # the known characters still give a gradient flow
-    at.text_input(key="g_text").set_value("h").run()
+    at.text_area(key="g_text").set_value("h").run()
     assert not at.exception
     assert any("at least two characters" in i.value for i in at.info)
 

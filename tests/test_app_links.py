@@ -68,7 +68,7 @@ def test_page_inputs_reach_their_pages():
     at = open_link("pages/predict.py", prefix="hel", gtext="hello hello")
     assert at.text_input(key="predict_prefix").value == "hel"
     at.switch_page("pages/gradients.py").run()
-    assert not at.exception and at.text_input(key="g_text").value == "hello hello"
+    assert not at.exception and at.text_area(key="g_text").value == "hello hello"
 
 
 def test_the_train_page_offers_a_link_that_opens_the_same_setup():

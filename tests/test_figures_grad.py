@@ -83,3 +83,14 @@ def test_log_axes_are_labelled_at_powers_of_ten_only():
     assert fig.layout.yaxis.type == "log" and fig.layout.yaxis.dtick == 2
     flow.grad_norm_last[:] = np.logspace(-3, 0, len(flow.grad_norm_last))  # 3 decades: every one labelled
     assert figures.gradient_flow_figure(flow, window=8).layout.yaxis.dtick == 1
+
+
+def test_scalar_figure_draws_three_to_the_hundred_not_inf():
+    import numpy as np
+
+    from charviz.figures import scalar_bptt_figure
+    from charviz.inspect import scalar_bptt
+
+    fig = scalar_bptt_figure({"w = 3": scalar_bptt(3.0, 100)})
+    y = np.asarray(fig.data[0].y, dtype=np.float64)
+    assert np.isfinite(y).all() and np.isclose(y[0], 3.0 ** 100, rtol=1e-12)

@@ -37,9 +37,11 @@ _TOP_LEGEND = {"legend": LEGEND_ABOVE}
 
 
 def _positive(a) -> np.ndarray:
-    """float32 copy with zeros -> nan, for log axes (a zero gradient has no place on a log scale)."""
+    """float32 copy with zeros -> nan, for log axes (a zero gradient has no place on a log scale). Values beyond
+    float32's range (3^100 = 5e47 in the scalar example) stay float64, so they are drawn, not lost as inf."""
     a = np.abs(np.asarray(a, dtype=np.float64))
-    return np.where(a > 0, a, np.nan).astype(np.float32)
+    a = np.where(a > 0, a, np.nan)
+    return a.astype(np.float32) if np.nanmax(a, initial=0.0) < 1e38 else a
 
 
 def _char_ticks(chars, max_ticks: int, size: int = FONT_SIZE - 2) -> dict:

@@ -38,7 +38,7 @@ def page() -> None:
     st.markdown(t("gradients.scalar_intro"))
     c1, c2, c3 = st.columns(3)
     w = c1.slider(t("gradients.w"), 0.1, 4.0, 3.0, 0.1, key="g_w")
-    T = c2.slider(t("gradients.T"), 2, 60, 20, key="g_T")
+    T = c2.slider(t("gradients.T"), 2, 100, 20, key="g_T")  # up to the story's 3^100
     show_tanh = c3.toggle(t("gradients.show_tanh"), value=True, key="g_tanh")
     LINEAR, TANH = t("gradients.curve_linear", w=f"{w:g}"), t("gradients.curve_tanh", w=f"{w:g}")
     curves = {LINEAR: scalar_bptt(w, T, "linear")}
@@ -51,7 +51,7 @@ def page() -> None:
     def fmt(v: float) -> str:
         return f"{v:,.0f}" if 1 <= abs(v) < 1e12 and float(v).is_integer() else f"{v:.4g}"
 
-    steps_back = [k for k in (1, 2, 3, 5, 10, 20, 50) if k <= T]
+    steps_back = [k for k in (1, 2, 3, 5, 10, 20, 50, 100) if k <= T]
     rows = [(t("gradients.row_linear"), g)] + ([(t("gradients.row_tanh"), curves[TANH])] if show_tanh else [])
     st.markdown(  # a table, so that the numbers are read as numbers (in inline math, 59,049 reads "59, 049")
         f"| $\\partial h_T/\\partial h_t$, w = {w:g} | "
@@ -78,7 +78,7 @@ def page() -> None:
         # server under load): the sequence as last drawn, else the default
         kept = st.session_state.get(TEXT_KEPT)
         st.session_state["g_text"] = kept if kept is not None else default
-    text = st.text_input(t("gradients.sequence"), key="g_text")
+    text = st.text_area(t("gradients.sequence"), key="g_text", height=110)  # keeps newlines
     st.session_state[TEXT_KEPT] = text
 
     rewind_slider("gradients", ws.run)
