@@ -433,3 +433,10 @@ def test_every_page_file_is_thin():
         imports = [n for n in code if isinstance(n, ast.ImportFrom)]
         assert all(n.module.startswith("charviz.ui.") for n in imports), path.name
         assert len(code) - len(imports) <= 6, f"{path.name}: move its widgets to charviz/ui/{path.stem}.py"
+
+
+def test_checkpoint_file_name_names_a_step_only_when_it_cannot_change_before_the_click():
+    from charviz.ui.checkpoints import checkpoint_file_name
+
+    assert checkpoint_file_name("rnn", 128, 465, running=False) == "charviz-rnn128-step465.pt"
+    assert checkpoint_file_name("rnn", 128, 9, running=True) == "charviz-rnn128.pt"  # the step 9 vs 465

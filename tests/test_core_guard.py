@@ -124,3 +124,4 @@ def test_training_run_reports_divergence_and_restores_the_last_good_state():
     for k, v in snap.model.state_dict().items():  # the frozen copy the pages draw is the restored model
         torch.testing.assert_close(v, good_weights[k], rtol=0, atol=0)
     run.stop()
+

@@ -51,13 +51,21 @@ def _load_uploaded(ws: Workspace) -> None:
                                            hidden=ckpt.config.hidden_size, step=f"{ckpt.step:,}"))
 
 
+def checkpoint_file_name(cell: str, hidden_size: int, step: int, running: bool) -> str:
+    """The download's file name. The file is made when the button is clicked, not when the page was drawn: while
+    the run trains, the step at the click is unknown here, so the name carries the step only when the run is
+    not training (then the file holds exactly that step; the checkpoint always records its step inside)."""
+    return f"charviz-{cell}{hidden_size}.pt" if running else f"charviz-{cell}{hidden_size}-step{step}.pt"
+
+
 def checkpoint_panel(ws: Workspace, step: int) -> None:
     c1, c2 = st.columns(2)
     with c1:
         cfg = ws.config
         st.download_button(
             t("settings.ckpt_download"), data=functools.partial(checkpoint_bytes, weakref.ref(ws.run)),
-            file_name=f"charviz-{cfg.cell}{cfg.hidden_size}-step{step}.pt", mime="application/octet-stream",
+            file_name=checkpoint_file_name(cfg.cell, cfg.hidden_size, step, ws.run.running),
+            mime="application/octet-stream",
             on_click="ignore", help=t("settings.ckpt_download_help"))
         st.caption(t("settings.ckpt_safe"))
         st.caption(t("rewind.checkpoint_note"))
