@@ -78,3 +78,32 @@ def test_reset_while_paused_updates_the_train_page_and_closes_the_popover(app_se
     assert main.get_by_role("heading", name="step 3", exact=False).count() == 0
     confirm.wait_for(state="hidden", timeout=TIMEOUT_MS)  # the popover closed: Start is not covered
     no_exception(page)
+
+
+def test_you_changed_counts_the_steps_as_training_goes_on(app_server, page):
+    page.goto(f"{app_server}/train")
+    wait_idle(page)
+    sidebar_button(page, "Start").click()
+    wait_step_above(page, 3, timeout_ms=60_000)
+    main = page.locator("[data-testid='stMain']")
+    # ask for another hidden size: the page warns what a reset would throw away
+    slider = main.locator("[data-testid='stSlider']").filter(has_text="hidden size")
+    slider.get_by_role("slider").focus()
+    page.keyboard.press("ArrowRight")
+    warning = main.locator("[data-testid='stAlert']").filter(has_text="You changed")
+    warning.wait_for(timeout=TIMEOUT_MS)
+
+    def count() -> int:
+        import re
+        return int(re.search(r"trained for ([\d,]+) steps", warning.inner_text()).group(1).replace(",", ""))
+
+    first = count()
+    page.wait_for_function(
+        """n => { for (const a of document.querySelectorAll('[data-testid="stMain"] [data-testid="stAlert"]')) {
+                    const m = a.innerText.match(/trained for ([\\d,]+) steps/);
+                    if (m) return parseInt(m[1].replace(/,/g, '')) > n; } return false; }""",
+        arg=first, timeout=60_000)
+    assert count() > first
+    sidebar_button(page, "Pause").click()
+    sidebar_button(page, "Resume").wait_for(timeout=TIMEOUT_MS)
+    no_exception(page)

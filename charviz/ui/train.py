@@ -25,12 +25,20 @@ from charviz.ui.settings import (
     sync_widgets,
     text_controls,
 )
-from charviz.ui.sidebar import live_every, restore_good
+from charviz.ui.sidebar import REFRESH_S, live_every, restore_good
 from charviz.ui.status import describe
 from charviz.units import uniform_bits
 
 SAMPLE_EVERY_S = 3.0
 SAMPLE_CHARS = 240
+
+
+@st.fragment(run_every=REFRESH_S)
+def changed_warning(changed: str) -> None:
+    """What a reset would throw away, with the step count live (it follows training; the timer costs one small
+    redraw a second, only while a change is pending)."""
+    step = get_workspace().run.snapshot().step
+    st.warning(t("train.changed", changed=changed, step=f"{step:,}"), icon=":material/restart_alt:")
 
 
 def page() -> None:
@@ -119,7 +127,7 @@ def page() -> None:
         if snap.step == 0 and snap.state != "running":
             reset(new_text, wanted.config, new_source)  # nothing trained yet: nothing to lose
             st.rerun()
-        st.warning(t("train.changed", changed=", ".join(changed), step=f"{snap.step:,}"), icon=":material/restart_alt:")
+        changed_warning(", ".join(changed))
         b1, b2 = st.columns([1, 3])
         if b1.button(t("train.apply_reset"), type="primary", key="apply_reset"):
             reset(new_text, wanted.config, new_source)
