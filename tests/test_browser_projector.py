@@ -81,8 +81,11 @@ def test_reset_while_paused_updates_the_train_page_and_closes_the_popover(app_se
 
 
 def test_you_changed_counts_the_steps_as_training_goes_on(app_server, page):
-    page.goto(f"{app_server}/train")
+    page.goto(app_server)
     wait_idle(page)
+    page.locator("[data-testid='stSidebarNav']").get_by_role("link", name="Train", exact=True).click()
+    page.get_by_text("You changed", exact=False).or_(page.locator("[data-testid='stMain'] [data-testid='stSlider']")
+                                                      ).first.wait_for(timeout=60_000)
     sidebar_button(page, "Start").click()
     wait_step_above(page, 3, timeout_ms=60_000)
     main = page.locator("[data-testid='stMain']")
