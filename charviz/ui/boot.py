@@ -32,19 +32,27 @@ _loader: threading.Thread | None = None
 # every module the pages import, loaded here one after another. When a class opens the address at once,
 # several sessions' first script runs would otherwise import them concurrently, and Python can hand one of
 # them a partially initialised module ("partially initialized module 'pandas' has no attribute 'Series'").
-UI_MODULES = ("charviz.ui.sidebar", "charviz.ui.settings", "charviz.ui.checkpoints", "charviz.ui.predict_widgets",
-              "charviz.figures", "charviz.inspect", "pandas", "plotly.graph_objects")
+UI_MODULES = ("charviz.ui.sidebar", "pandas", "plotly.graph_objects", "plotly.tools", "charviz.figures",
+              "charviz.inspect", "charviz.ui.settings", "charviz.ui.checkpoints")
+UI_DIR = Path(__file__).resolve().parent
 
 
 def _load() -> None:
     try:
-        for name in UI_MODULES:  # charviz.ui.sidebar brings the session, the trainer and torch
-            importlib.import_module(name)
+        # charviz.ui.sidebar brings the session, the trainer and torch; then every page's charviz.ui module
+        pages = [f"charviz.ui.{p.stem}" for p in sorted(UI_DIR.glob("*.py")) if not p.stem.startswith("_")]
+        for name in (*UI_MODULES, *pages):
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: S112 (the page that imports it shows the error in its own run)
+                continue
         import plotly.graph_objects as go
+        import plotly.tools
 
-        go.Figure([{"type": "scatter", "x": [1], "y": [1]}], {"title": "x"}).to_plotly_json()  # plotly's lazy imports
+        fig = go.Figure([{"type": "scatter", "x": [1], "y": [1]}], {"title": "x"})
+        plotly.tools.return_figure_from_figure_or_data(fig, validate_figure=True)  # st.plotly_chart's path
     finally:
-        _loaded.set()  # (if the import failed, the script's own import shows the error)
+        _loaded.set()
     from charviz.train import warm_up
 
     warm_up()  # torch's first-optimizer imports, so that the first Start does not wait for them
