@@ -108,7 +108,7 @@ def test_a_sequence_lost_before_the_box_was_drawn_comes_back():
     at.session_state["g_text"] = ""  # the value lost, before any run drew the box
     at.run()
     assert not at.exception
-    assert at.text_input(key="g_text").value and len(_charts(at)) == 5
-    at.text_input(key="g_text").set_value("").run()  # emptied by the user: stays empty
-    assert at.text_input(key="g_text").value == ""
+    assert at.text_area(key="g_text").value and len(_charts(at)) == 5
+    at.text_area(key="g_text").set_value("").run()  # emptied by the user: stays empty
+    assert at.text_area(key="g_text").value == ""
     assert any("at least two characters" in i.value for i in at.info)
