@@ -13,7 +13,6 @@ from charviz.ui.rewind import model_for_view, rewind_slider, view_banner
 from charviz.ui.session import get_workspace
 from charviz.ui.sidebar import live_every
 
-TEXT_KEPT = "_g_text_kept"  # the sequence as last drawn
 MAX_STEPS = 128  # the unrolled view covers at most this many characters
 
 
@@ -71,15 +70,11 @@ def page() -> None:
     st.header(t("gradients.live_header"))
     ws = get_workspace()
     default = ws.run.trainer.val_text[:64] or ws.text[:64]
-    box = st.session_state.get("g_text")  # (a demo link may have set it)
-    if box is None or (box == "" and TEXT_KEPT not in st.session_state):
-        # new here, back from another page (Streamlit drops a widget's state when its page is left), or a
-        # first run cut short before the box was drawn, which lost the value set here (an empty box on a new
-        # server under load): the sequence as last drawn, else the default
-        kept = st.session_state.get(TEXT_KEPT)
-        st.session_state["g_text"] = kept if kept is not None else default
-    text = st.text_area(t("gradients.sequence"), key="g_text", height=110)  # keeps newlines
-    st.session_state[TEXT_KEPT] = text
+    # an empty box unrolls the default sequence (shown as the box's placeholder). The box is not seeded through
+    # session_state: on a new server under load its value came back empty on the rerun after Start (the
+    # browser test's rare failure), and the live view then showed nothing
+    text = st.text_area(t("gradients.sequence"), key="g_text", height=110,  # keeps newlines
+                        placeholder=default) or default
 
     rewind_slider("gradients", ws.run)
 
