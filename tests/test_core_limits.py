@@ -110,3 +110,22 @@ def test_memory_estimate_is_close_to_the_measured_peak(shape):
                           B * (T + 2) * 2)
     trainer_only = est.memory_mb - est.snapshot_mb  # the measured process keeps no rewind snapshots
     assert 0.8 * measured <= trainer_only <= 2.5 * measured, (measured, est)
+
+
+def test_measure_script_picks_the_largest_allowed_settings():
+    """scripts/measure_limits.py measures at the edge of the budget: each configuration it picks fits, and one
+    step larger (the square ones: batch and window + 1; window 512: batch + 1) does not."""
+    import importlib.util
+    from dataclasses import replace
+
+    spec = importlib.util.spec_from_file_location("measure_limits", ROOT / "scripts" / "measure_limits.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    for cell in ("rnn", "gru", "lstm"):
+        picked = mod.configs(cell, 96, 1_500_000)
+        assert len(picked) == 4
+        for i, (_name, cfg) in enumerate(picked[:3]):
+            limits.check(cfg, 96, 1_500_000)
+            bigger = replace(cfg, batch_size=cfg.batch_size + 1, seq_len=cfg.seq_len + (1 if i < 2 else 0))
+            with pytest.raises(BudgetError):
+                limits.check(bigger, 96, 1_500_000)
