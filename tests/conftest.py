@@ -66,6 +66,15 @@ def _fresh_streamlit_state():
     _stop_training_threads()
 
 
+@pytest.fixture(autouse=True)
+def _thread_training_in_apptests(monkeypatch):
+    """The AppTests train in a thread (they reach into the thread run: its lock, its live model), unless a test
+    sets CHARVIZ_TRAINING=process itself. Servers started for the browser tests keep the app's default."""
+    from charviz import serving
+
+    monkeypatch.setattr(serving, "DEFAULT_TRAINING", "thread")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _ui_modules_loaded():
     """app.py draws a placeholder sidebar until its background loading of the torch-heavy UI modules is done

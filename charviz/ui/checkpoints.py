@@ -29,8 +29,10 @@ def checkpoint_bytes(run: TrainingRun | weakref.ref) -> bytes:
         run = run()
         if run is None:
             return b""
-    with run.lock:
-        return to_bytes(run.trainer)
+    from charviz.worker import held_trainer  # (a worker-process run pauses for it, then goes on)
+
+    with held_trainer(run) as trainer:
+        return to_bytes(trainer)
 
 
 def _load_uploaded(ws: Workspace) -> None:

@@ -20,14 +20,15 @@ import streamlit as st
 import torch
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from charviz import memory
+from charviz import memory, serving
+from charviz.cap import default_cap
 from charviz.config import DEFAULT_CORPUS, TrainConfig
 from charviz.data import CORPORA, check_text, load_corpus
 from charviz.i18n import t
 from charviz.limits import Budget
 from charviz.run import TrainingRun
 from charviz.train import Trainer
-from charviz.ui import reaper
+from charviz.ui import classroom, reaper
 
 DROP_ON_RESET = ("_predict_snapshot", "_rewind_models")  # session_state keys holding copies of a model
 DEFAULT_K = 8  # distance of the long-range task
@@ -103,7 +104,16 @@ class Workspace:
 
 
 def new_run(trainer: Trainer) -> TrainingRun:
-    return TrainingRun(trainer, eval_every_s=EVAL_EVERY_S)
+    """A run of the kind CHARVIZ_TRAINING asks for (a worker process, or a thread), counted by the cap."""
+    if serving.training_mode() == "process":
+        from charviz.worker import ProcessRun, default_pool
+
+        default_pool().fill()  # a started worker waiting for the first Start (torch imported in it)
+        run = ProcessRun(trainer, eval_every_s=EVAL_EVERY_S)
+    else:
+        run = TrainingRun(trainer, eval_every_s=EVAL_EVERY_S)
+    default_cap().register(run)
+    return run
 
 
 def _default_workspace() -> Workspace:
@@ -115,7 +125,7 @@ def _default_workspace() -> Workspace:
 def _revive(ws: Workspace) -> Workspace:
     """After a release (network blip), wrap the same trainer and history in a new, paused run."""
     old = ws.run
-    if old.state == "stopped":
+    if old.state == "stopped":  # (a worker-process run brought its model back here when it stopped)
         old.stop(timeout=5.0)  # its thread must be gone before a new one steps the same trainer
         run = new_run(old.trainer)
         run.history, run.val_history, run.last = old.history, old.val_history, old.last
@@ -128,6 +138,8 @@ def _release(ws: Workspace) -> None:
     """on_release: the session went away (tab closed or connection lost). Stop the thread, keep the state
     (weights, optimizer, history) for a reconnect, drop the copies that are remade on demand, give freed
     memory back, and have the session's leftovers in Streamlit collected once it can no longer come back."""
+    if classroom.owner_left(ws.run):
+        return  # shared with the class: it trains on for the watchers, for a grace period (charviz.share)
     ws.run.stop(timeout=1.0)
     ws.run.drop_copies()
     memory.trim()
@@ -145,9 +157,14 @@ def _session_workspace() -> Workspace:
     return ws
 
 
-def get_workspace() -> Workspace:
-    """This browser session's Workspace (created on first use)."""
+def own_workspace() -> Workspace:
+    """This browser session's own Workspace (created on first use), also while it watches a shared run."""
     return _session_workspace()
+
+
+def get_workspace() -> Workspace:
+    """The Workspace the pages show: this session's own, or the shared run it watches (read-only)."""
+    return classroom.watching() or _session_workspace()
 
 
 def reset(text: str, config: TrainConfig, source: Source, trainer: Trainer | None = None) -> Workspace:
@@ -160,11 +177,13 @@ def reset(text: str, config: TrainConfig, source: Source, trainer: Trainer | Non
     """
     check_text(text)
     trainer = trainer or Trainer(text, config, budget=Budget.from_env())  # BudgetError: nothing built
-    ws = get_workspace()
-    ws.run.stop(timeout=0)
+    ws = own_workspace()
+    old = ws.run
+    old.stop(timeout=0)
     ws.run, ws.source, ws.text = new_run(trainer), source, text
     ws.generation += 1
     for key in DROP_ON_RESET:  # the pages' copies of the old model
         st.session_state.pop(key, None)
     memory.trim(collect=False)
+    classroom.follow_reset(old, ws)  # if it was shared, the watchers follow the new model
     return ws

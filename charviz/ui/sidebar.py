@@ -15,6 +15,7 @@ import streamlit as st
 from charviz import guard
 from charviz.i18n import t
 from charviz.run import Snapshot
+from charviz.ui import classroom
 from charviz.ui.race_session import pause_race
 from charviz.ui.session import Workspace, get_workspace, reset
 from charviz.ui.status import draw_head, draw_metrics
@@ -48,7 +49,7 @@ def start_or_pause(ws: Workspace, action: str, token: str) -> None:
         ws.run.pause(wait=False)  # never waits for the step in progress
     else:
         pause_race()  # a session trains one thing at a time
-        ws.run.start()
+        classroom.start(ws)  # within the server's cap on runs training at once
 
 
 def step_once(ws: Workspace, token: str) -> None:
@@ -99,6 +100,9 @@ def status_metrics(snap: Snapshot) -> None:
 
 def training_status() -> None:
     """The sidebar status + controls. Call it once, from the entry script, so every page shows it."""
+    classroom.watch_from_url()  # ?watch=CODE
+    if classroom.watch_sidebar(REFRESH_S):
+        return  # watching a shared run: a read-only sidebar
     live = get_workspace().run.busy
 
     @st.fragment(run_every=REFRESH_S if live else None)
@@ -119,6 +123,9 @@ def training_status() -> None:
                   args=(ws, "pause" if running else "start", token + "start"))
         b2.button(t("sidebar.step_button"), key="sb_step", use_container_width=True, on_click=step_once,
                   args=(ws, token + "step"), icon=":material/skip_next:", help=t("sidebar.step_help"))
+        classroom.notices(ws)
+        classroom.share_panel(ws)
+        classroom.watch_box()
         # keyed by the model's generation: after a reset the popover is a new, closed one
         with st.popover(t("sidebar.reset"), icon=":material/restart_alt:", use_container_width=True,
                         key=f"sb_reset_popover_{ws.generation}"):

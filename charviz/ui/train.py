@@ -12,6 +12,7 @@ from charviz.inspect import generate
 from charviz.ui import projector
 from charviz.ui.baseline import ngram_caption, ngram_for
 from charviz.ui.checkpoints import checkpoint_panel
+from charviz.ui.classroom import read_only, read_only_settings
 from charviz.ui.links import share_panel
 from charviz.ui.rewind import loss_chart
 from charviz.ui.session import get_workspace, reset
@@ -70,10 +71,11 @@ def page() -> None:
             st.info(t("train.choose"))
         c1, c2 = st.columns(2)
         run = get_workspace().run
-        ngram = ngram_for(run.trainer)  # None while it is fitted (in the background, once per text)
+        ngram = None if read_only(ws) else ngram_for(run.trainer)  # None while fitted (once per text)
         with c1:
             loss_chart(snap, run, ngram)
-            ngram_caption(ngram)
+            if not read_only(ws):  # (a watcher's server does not have the owner's text to fit it)
+                ngram_caption(ngram)
         c2.plotly_chart(grad_norm_figure(snap.history, snap.config.clip), key="grad_chart", theme=None)
 
     @st.fragment(run_every=SAMPLE_EVERY_S if live_every(ws) else None)
@@ -95,9 +97,14 @@ def page() -> None:
                 st.caption(t("train.sample_caption", n=SAMPLE_CHARS, step=f"{snap.step:,}"))
 
     st.markdown(t("train.applies_at_once"))
-    live_controls(ws)
+    if read_only(ws):  # watching a shared run: its settings are the owner's
+        read_only_settings(ws)
+    else:
+        live_controls(ws)
     live_view()
     sample_view()
+    if read_only(ws):
+        return  # the text, model and checkpoint settings belong to the owner
 
     projector.cut()  # a lecture does not need what follows (settings, checkpoints, links)
     st.divider()

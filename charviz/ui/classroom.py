@@ -1,0 +1,294 @@
+"""The sidebar's classroom parts: Start under the server's training cap, and what to say when it is full.
+
+Kept apart from sidebar.py so that the sidebar only calls `start(ws)` and `notices(ws)`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+from types import SimpleNamespace
+
+import streamlit as st
+
+from charviz.cap import CapReached, default_cap
+from charviz.i18n import t
+
+_NOTICE = "_classroom_notice"
+
+
+def start(ws) -> None:
+    """Start (or resume) the session's run if the server has room for one more training run; else say so."""
+    from charviz.worker import WorkerDied
+
+    st.session_state.pop(_NOTICE, None)
+    try:
+        default_cap().start(ws.run, ws.run.start)
+    except CapReached as e:
+        st.session_state[_NOTICE] = ("cap", e.training, e.limit)
+    except WorkerDied as e:
+        st.session_state[_NOTICE] = ("worker", str(e))
+
+
+def notices(ws) -> None:
+    """What the last Start could not do (drawn under the sidebar's buttons until the next click)."""
+    notice = st.session_state.get(_NOTICE)
+    if notice is None:
+        return
+    if ws.run.running and notice[0] != "watch":
+        st.session_state.pop(_NOTICE, None)
+        return
+    if notice[0] == "watch":
+        st.warning(notice[1], icon=":material/visibility_off:")
+        st.session_state.pop(_NOTICE, None)
+        return
+    if notice[0] == "cap":
+        _, n, limit = notice
+        st.warning(t("classroom.cap_full", n=n, limit=limit), icon=":material/group:")
+    else:
+        st.error(t("classroom.start_failed", error=notice[1]), icon=":material/error:")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# sharing (the owner's side)
+
+def _registry():
+    from charviz.share import default_registry
+
+    return default_registry()
+
+
+def _meta(ws) -> dict:
+    sample = ws.run.trainer.val_text[:400] or ws.text[:400]
+    return {"label": ws.source.label, "sample": sample}
+
+
+def _share(ws) -> None:
+    _registry().share(ws.run, _meta(ws))
+
+
+def _unshare(code: str) -> None:
+    _registry().unshare(code)
+
+
+def link(code: str) -> str:
+    base = (st.context.url or "").split("?", 1)[0]
+    return f"{base}?watch={code}"
+
+
+def share_panel(ws) -> None:
+    """Share with the class / the code, the link and Stop sharing (in the sidebar's status fragment)."""
+    reg = _registry()
+    code = reg.code_of(ws.run)
+    if code is None:
+        st.button(t("classroom.share"), key="sb_share", icon=":material/cast_for_education:",
+                  use_container_width=True, on_click=_share, args=(ws,), help=t("classroom.share_help"))
+        return
+    reg.owner_here(ws.run)
+    n = reg.watcher_count(code)
+    st.markdown(t("classroom.shared", n=n))
+    st.code(code, language=None)
+    st.caption(f"[{link(code)}]({link(code)})  \n" + t("classroom.not_password"))
+    if reg.redis_error:
+        st.warning(t("classroom.redis_down_owner", error=reg.redis_error), icon=":material/cloud_off:")
+    st.button(t("classroom.stop_sharing"), key="sb_unshare", icon=":material/cancel_presentation:",
+              use_container_width=True, on_click=_unshare, args=(code,))
+
+
+def follow_reset(old_run, ws) -> None:
+    """The owner reset their model: the watchers follow the new one (same code)."""
+    _registry().rebind(old_run, ws.run, _meta(ws))
+
+
+def owner_left(run) -> bool:
+    """The owner's tab went away: True if the run is shared (it then trains on for the grace period)."""
+    return _registry().owner_left(run)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# watching (the students' side)
+
+WATCH_KEY = "charviz_watch"  # session_state: the Workspace of the watched run, while watching
+_URL_SEEN = "_charviz_watch_url"
+
+
+class WatchedRun:
+    """A shared run seen from a watcher's session: TrainingRun's reading interface, no controls."""
+
+    def __init__(self, code: str, watcher: str):
+        self.code, self.watcher = code, watcher
+        self.lock = threading.RLock()  # (the pages may take it; nothing here trains)
+        self.problem = ""  # why the run cannot be read now, in the user's words ("" when it can)
+        self.ended = False
+        self._last = None  # (snapshot, meta) last read
+
+    def read(self):
+        """(Snapshot, meta), or the last one read if the share cannot be read now (self.problem says why)."""
+        from charviz.share import ShareEnded, ShareError
+
+        try:
+            snap, meta = _registry().snapshot(self.code, self.watcher)
+        except ShareError as e:
+            self.problem, self.ended = reason_words(e), isinstance(e, ShareEnded)
+            if self._last is None:
+                raise
+            snap, meta = self._last
+            return replace(snap, state="stopped" if self.ended else snap.state, chars_per_sec=0.0), meta
+        self.problem, self.ended = "", False
+        self._last = (snap, meta)
+        return snap, meta
+
+    def snapshot(self):
+        return self.read()[0]
+
+    @property
+    def state(self) -> str:
+        return self.snapshot().state if self._last is None else self._last[0].state
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running" and not self.problem
+
+    @property
+    def busy(self) -> bool:
+        return self.running
+
+    @property
+    def trainer(self):
+        """What the pages read from a trainer: the text sample (for default inputs), config, vocabulary, step."""
+        snap, meta = self._last if self._last is not None else self.read()
+        return SimpleNamespace(val_text=meta["sample"], text=meta["sample"], config=snap.config,
+                               vocab=snap.vocab, steps=snap.step)
+
+    def _refuse(self, *args, **kwargs):
+        raise PermissionError(t("classroom.read_only"))
+
+    start = resume = pause = step_once = set_lr = set_clip = set_carry_hidden = _refuse
+
+    def stop(self, timeout: float = 0.0) -> None:
+        pass  # a watcher's session going away stops nothing
+
+    def drop_copies(self) -> None:
+        pass
+
+
+def watching():
+    """The watched run's Workspace while this session watches one, else None."""
+    return st.session_state.get(WATCH_KEY)
+
+
+def read_only(ws) -> bool:
+    return isinstance(ws.run, WatchedRun)
+
+
+def watch(code_text: str) -> str:
+    """Enter watch mode for a code. Returns "" or why not (for the user)."""
+    from charviz.share import ShareError, normalize_code
+    from charviz.ui.session import Source, Workspace, own_workspace
+
+    code = normalize_code(code_text)
+    if code is None:
+        return t("classroom.not_a_code", text=code_text)
+    run = WatchedRun(code, watcher=_session_id())
+    try:
+        snap, meta = run.read()
+    except ShareError as e:
+        return t("classroom.cannot_watch", code=code, reason=reason_words(e))
+    own = own_workspace()
+    if own.run.running:
+        own.run.pause()  # a watcher trains nothing; their own run waits, paused, as it was
+    source = Source("shared", f"{meta['label']} ({code})")
+    st.session_state[WATCH_KEY] = Workspace(run, source, meta["sample"], generation=int(time.time()))
+    return ""
+
+
+def leave() -> None:
+    st.session_state.pop(WATCH_KEY, None)
+    if "watch" in st.query_params:
+        del st.query_params["watch"]
+
+
+def watch_from_url() -> None:
+    """?watch=CODE in the address: watch that run (once per code seen in the address)."""
+    code = st.query_params.get("watch")
+    if not code or st.session_state.get(_URL_SEEN) == code:
+        return
+    st.session_state[_URL_SEEN] = code
+    problem = watch(code)
+    if problem:
+        st.session_state[_NOTICE] = ("watch", problem)
+
+
+def _session_id() -> str:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else "?"
+
+
+def _watch_clicked() -> None:
+    problem = watch(st.session_state.get("sb_watch_code", ""))
+    if problem:
+        st.session_state[_NOTICE] = ("watch", problem)
+
+
+def watch_box() -> None:
+    """A code box to watch a shared run (in the sidebar, under the controls)."""
+    with st.popover(t("classroom.watch_popover"), icon=":material/visibility:", use_container_width=True):
+        st.text_input(t("classroom.watch_code"), key="sb_watch_code", placeholder="K7PM-X2QH")
+        st.button(t("classroom.watch_go"), key="sb_watch_go", type="primary", on_click=_watch_clicked)
+
+
+def watch_sidebar(refresh_s: float) -> bool:
+    """The sidebar of a watching session (status, disabled controls that say why, Leave). False if not
+    watching (the normal sidebar is drawn instead)."""
+    from charviz.ui.status import draw_head, draw_metrics
+
+    ws = watching()
+    if ws is None:
+        return False
+    run: WatchedRun = ws.run
+    live = run.running or bool(run.problem and not run.ended)
+
+    @st.fragment(run_every=refresh_s if live else None)
+    def _status() -> None:
+        snap = run.snapshot()
+        st.markdown("#### :blue[:material/visibility:] " + t("classroom.watching", code=run.code))
+        draw_head(snap.state, ws.source.label, snap.config)
+        last_bits = snap.last.bits if snap.last is not None and snap.last.applied else None
+        draw_metrics(snap.step, snap.chars_per_sec, last_bits, snap.val_bits)
+        if run.ended:
+            st.info(t("classroom.ended", reason=run.problem, step=f"{snap.step:,}"), icon=":material/stop_circle:")
+        elif run.problem:
+            st.warning(t("classroom.unavailable", reason=run.problem, step=f"{snap.step:,}"),
+                       icon=":material/cloud_off:")
+        elif snap.error:
+            st.error(t("classroom.owner_paused_itself", error=snap.error), icon=":material/warning:")
+        b1, b2 = st.columns(2)
+        b1.button(t("sidebar.pause") if snap.state == "running" else t("sidebar.start"), key="sb_start_pause",
+                  disabled=True, use_container_width=True, help=t("classroom.read_only"))
+        b2.button(t("sidebar.step_button"), key="sb_step", disabled=True, use_container_width=True,
+                  help=t("classroom.read_only"))
+        st.caption(t("classroom.read_only"))
+        st.button(t("classroom.leave"), key="sb_leave", icon=":material/logout:", use_container_width=True,
+                  on_click=leave)
+        if (run.running or bool(run.problem and not run.ended)) != live:
+            st.rerun()
+
+    with st.sidebar:
+        _status()
+    return True
+
+
+def reason_words(e) -> str:
+    """Why a share cannot be watched, in the user's language (e: a charviz.share.ShareError)."""
+    return t(f"classroom.reason_{e.reason}", minutes=f"{e.minutes:g}")
+
+
+def read_only_settings(ws) -> None:
+    """The Train page's live settings, for a watcher: what the owner has set, and why they cannot change it."""
+    cfg = ws.config
+    st.info(t("classroom.settings_read_only", lr=f"{cfg.lr:g}",
+              clip=f"{cfg.clip:g}" if cfg.clip is not None else t("classroom.off"),
+              carry=t("classroom.on") if cfg.carry_hidden else t("classroom.off")), icon=":material/visibility:")

@@ -1,0 +1,169 @@
+"""AppTest: the app with runs training in worker processes (CHARVIZ_TRAINING=process), and the training cap."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from charviz.cap import default_cap
+from tests.test_app_train import app, step, workspace
+
+DEADLINE_S = 120
+
+
+def tick_until(at, cond, what: str, timeout: float = DEADLINE_S) -> None:
+    """Rerun the app (AppTest never fires run_every) until cond() holds."""
+    t0 = time.monotonic()
+    while True:
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        if cond():
+            return
+        if time.monotonic() - t0 > timeout:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def process_mode(monkeypatch):
+    monkeypatch.setenv("CHARVIZ_TRAINING", "process")
+
+
+def sidebar_text(at) -> str:
+    return "\n".join([m.value for m in at.sidebar.markdown] + [e.value for e in at.sidebar.error]
+                     + [w.value for w in at.sidebar.warning])
+
+
+def test_start_pause_and_a_crashed_worker_in_process_mode(process_mode):
+    from charviz.worker import ProcessRun
+
+    at = app()
+    run = workspace(at).run
+    assert isinstance(run, ProcessRun)
+    at.button(key="sb_start_pause").click().run()
+    assert run.running and run.worker_pid not in (None, os.getpid())
+    tick_until(at, lambda: step(at) >= 5, "5 steps in the sidebar")
+    at.button(key="sb_start_pause").click().run()  # Pause
+    assert run.state == "paused" and "paused" in at.sidebar.markdown[0].value
+    n = step(at)
+    assert n == run.trainer.steps
+    at.run()
+    assert step(at) == n  # paused means paused
+    # a worker that dies is reported in the sidebar; Resume goes on from the model as last received
+    at.button(key="sb_start_pause").click().run()
+    tick_until(at, lambda: step(at) > n + 3, "training after resume")
+    os.kill(run.worker_pid, signal.SIGKILL)
+    tick_until(at, lambda: not run.running, "the dead worker to be noticed")
+    assert "ended unexpectedly" in sidebar_text(at) and step(at) >= n + 3
+    kept = step(at)
+    at.button(key="sb_start_pause").click().run()  # Resume
+    tick_until(at, lambda: step(at) > kept + 3, "training after the restart")
+    assert "ended unexpectedly" not in sidebar_text(at)
+    at.button(key="sb_start_pause").click().run()
+
+
+class _Busy:
+    running = True
+
+
+def test_start_beyond_the_cap_says_so_and_does_not_start(monkeypatch):
+    monkeypatch.setenv("CHARVIZ_MAX_TRAINING", "2")
+    others = [_Busy(), _Busy()]  # two runs of other sessions, training
+    for o in others:
+        default_cap().register(o)
+    try:
+        at = app()
+        at.button(key="sb_start_pause").click().run()
+        assert not workspace(at).run.running
+        text = sidebar_text(at)
+        assert "**2 of 2** runs are training" in text and "watch a shared run" in text
+        others[0].running = False  # one pauses: now there is room
+        at.button(key="sb_start_pause").click().run()
+        assert workspace(at).run.running and "runs are training" not in sidebar_text(at)
+        at.button(key="sb_start_pause").click().run()
+    finally:
+        for o in others:
+            default_cap().unregister(o)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# sharing and watching
+
+
+def test_share_panel_gives_a_code_and_stop_sharing_ends_it():
+    from charviz.share import default_registry
+
+    at = app()
+    at.button(key="sb_share").click().run()
+    run = workspace(at).run
+    code = default_registry().code_of(run)
+    assert code is not None
+    assert code in [c.value for c in at.sidebar.code]
+    assert f"?watch={code}" in "\n".join(c.value for c in at.sidebar.caption)
+    assert "not a password" in "\n".join(c.value for c in at.sidebar.caption)
+    at.button(key="sb_unshare").click().run()
+    assert default_registry().code_of(run) is None and at.button(key="sb_share")
+
+
+def test_watching_a_shared_run_from_the_address_is_read_only_and_leaving_gives_the_own_run_back():
+    from charviz.share import default_registry
+    from tests.test_core_share import small_run
+
+    shared = small_run(7)
+    code = default_registry().share(shared, {"label": "the lecturer's text", "sample": "the quick brown"})
+    at = AppTest_with_watch(code)
+    text = sidebar_text(at)
+    assert f"Watching **{code}**" in text and step(at) == 7
+    assert at.button(key="sb_start_pause").disabled and at.button(key="sb_step").disabled
+    assert "only its owner can start, pause, step, reset or change it" in "\n".join(
+        c.value for c in at.sidebar.caption)
+    own = at.session_state["charviz_workspace"]
+    assert own.run is not shared and own.run.trainer.steps == 0 and not own.run.running
+    shared.step_once()
+    at.run()
+    assert step(at) == 8  # follows the shared run
+    # the Train page: the owner's charts and sample, no settings
+    at.switch_page("pages/train.py").run()
+    assert not at.exception
+    assert any("only its owner" in i.value for i in at.info)
+    keys = [w.key for w in at.select_slider] + [w.key for w in at.selectbox] + [w.key for w in at.toggle]
+    assert not {"set_lr", "set_hidden", "set_cell", "set_clip_on"} & set(keys)  # no settings for a watcher
+    assert any(c.key == "loss_chart" for c in at.get("plotly_chart"))
+    # the Predict page: the shared model with the watcher's own prefix
+    at.switch_page("pages/predict.py").run()
+    assert not at.exception
+    assert "Model at step **8**" in "\n".join(c.value for c in at.caption)
+    at.text_input(key="predict_prefix").input("the qu").run()
+    assert not at.exception
+    # the Gradients page
+    at.switch_page("pages/gradients.py").run()
+    assert not at.exception
+    # the owner stops sharing: the watcher is told, with no error
+    default_registry().unshare(code)
+    at.run()
+    assert not at.exception
+    assert any("has ended" in i.value and "stopped sharing" in i.value for i in at.sidebar.info)
+    at.button(key="sb_leave").click().run()
+    assert not at.exception and step(at) == 0 and "Watching" not in sidebar_text(at)
+    assert at.button(key="sb_share")  # the own run's sidebar again
+
+
+def test_a_wrong_code_says_so_and_keeps_the_own_run():
+    at = AppTest_with_watch("ZZZZ-ZZZZ")
+    assert "Watching" not in sidebar_text(at)
+    assert any("Cannot watch ZZZZ-ZZZZ" in w.value for w in at.sidebar.warning)
+
+
+def AppTest_with_watch(code: str):  # noqa: N802
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_app_train import APP, TIMEOUT
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["watch"] = code
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
