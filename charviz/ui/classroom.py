@@ -14,6 +14,7 @@ import streamlit as st
 
 from charviz.cap import CapReached, default_cap
 from charviz.i18n import t
+from charviz.snapshots import SnapshotStore
 
 _NOTICE = "_classroom_notice"
 
@@ -122,6 +123,7 @@ class WatchedRun:
         self.problem = ""  # why the run cannot be read now, in the user's words ("" when it can)
         self.ended = False
         self._last = None  # (snapshot, meta) last read
+        self.snapshots = SnapshotStore()  # (rewind is the owner's: a watcher keeps no earlier weights)
 
     def read(self):
         """(Snapshot, meta), or the last one read if the share cannot be read now (self.problem says why)."""
