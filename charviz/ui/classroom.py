@@ -112,6 +112,8 @@ def owner_left(run) -> bool:
 
 WATCH_KEY = "charviz_watch"  # session_state: the Workspace of the watched run, while watching
 _URL_SEEN = "_charviz_watch_url"
+WATCH_ICON = ":blue[:material/visibility:]"
+WATCH_PAUSED_POLL_S = 2.0  # a watcher of a paused run checks this often whether it goes on or ends
 
 
 class WatchedRun:
@@ -238,7 +240,7 @@ def _watch_clicked() -> None:
 def watch_box() -> None:
     """A code box to watch a shared run (in the sidebar, under the controls)."""
     with st.popover(t("classroom.watch_popover"), icon=":material/visibility:", use_container_width=True):
-        st.text_input(t("classroom.watch_code"), key="sb_watch_code", placeholder="K7PM-X2QH")
+        st.text_input(t("classroom.watch_code"), key="sb_watch_code", placeholder=t("classroom.code_example"))
         st.button(t("classroom.watch_go"), key="sb_watch_go", type="primary", on_click=_watch_clicked)
 
 
@@ -252,11 +254,16 @@ def watch_sidebar(refresh_s: float) -> bool:
         return False
     run: WatchedRun = ws.run
     live = run.running or bool(run.problem and not run.ended)
+    # while the shared run trains (or cannot be read): every refresh_s; while it is paused, less often, to see
+    # the owner resume or stop sharing; once it has ended, never
+    every = refresh_s if live else None if run.ended else WATCH_PAUSED_POLL_S
 
-    @st.fragment(run_every=refresh_s if live else None)
+    @st.fragment(run_every=every)
     def _status() -> None:
+        if watching() is not ws:
+            st.rerun()  # left watch mode (a click in this fragment): the whole app draws the own run again
         snap = run.snapshot()
-        st.markdown("#### :blue[:material/visibility:] " + t("classroom.watching", code=run.code))
+        st.markdown(f"#### {WATCH_ICON} {t('classroom.watching', code=run.code)}")
         draw_head(snap.state, ws.source.label, snap.config)
         last_bits = snap.last.bits if snap.last is not None and snap.last.applied else None
         draw_metrics(snap.step, snap.chars_per_sec, last_bits, snap.val_bits)
@@ -275,7 +282,7 @@ def watch_sidebar(refresh_s: float) -> bool:
         st.caption(t("classroom.read_only"))
         st.button(t("classroom.leave"), key="sb_leave", icon=":material/logout:", use_container_width=True,
                   on_click=leave)
-        if (run.running or bool(run.problem and not run.ended)) != live:
+        if (run.running or bool(run.problem and not run.ended)) != live or (run.ended and every is not None):
             st.rerun()
 
     with st.sidebar:

@@ -1,0 +1,65 @@
+"""Browser: a class on one server. The lecturer's tab trains in a worker process (the app's default) and
+shares its run; a student's tab opens the link, follows the run live, cannot control it, and is told when the
+lecturer stops sharing. Then the student leaves watch mode and has their own (untrained) run back."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from test_browser_train import TIMEOUT_MS, no_exception, sidebar_step, wait_idle, wait_step_above
+
+pytestmark = pytest.mark.browser
+
+LONG_MS = 90_000  # a worker process may take a while to start on a loaded machine
+
+
+def sidebar(page):
+    return page.locator("[data-testid='stSidebar']")
+
+
+def test_a_shared_run_is_watched_live_and_read_only_from_another_tab(app_server, browser):
+    owner_ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    student_ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        owner = owner_ctx.new_page()
+        owner.goto(app_server + "/train", timeout=LONG_MS)
+        wait_idle(owner)
+        sidebar(owner).get_by_role("button", name="Start", exact=True).click()
+        wait_step_above(owner, 3, LONG_MS)
+        sidebar(owner).get_by_role("button", name="Share with the class").click()
+        code_box = sidebar(owner).locator("[data-testid='stCode'] code")
+        code_box.wait_for(timeout=TIMEOUT_MS)
+        code = code_box.inner_text().strip()
+        assert len(code) == 9 and code[4] == "-"
+        assert "?watch=" + code in sidebar(owner).inner_text()
+
+        student = student_ctx.new_page()
+        student.goto(f"{app_server}/train?watch={code}", timeout=LONG_MS)
+        sidebar(student).get_by_text(f"Watching {code}").wait_for(timeout=LONG_MS)
+        wait_idle(student)
+        s0 = sidebar_step(student)
+        wait_step_above(student, s0 + 3, LONG_MS)  # follows the lecturer's training live
+        assert sidebar(student).get_by_role("button", name="Pause", exact=True).is_disabled()
+        assert sidebar(student).get_by_role("button", name="Step", exact=True).is_disabled()
+        assert "only its owner can" in sidebar(student).inner_text()
+        assert student.get_by_text("learning rate (log scale)").count() == 0  # no settings for a watcher
+        student.locator("[data-testid='stPlotlyChart']").first.wait_for(timeout=TIMEOUT_MS)
+        no_exception(student)
+        # the owner's Pause reaches the student
+        sidebar(owner).get_by_role("button", name="Pause", exact=True).click()
+        sidebar(student).get_by_text("paused").first.wait_for(timeout=LONG_MS)
+        # the owner stops sharing: the student is told, without an error
+        sidebar(owner).get_by_role("button", name="Stop sharing").click()
+        sidebar(student).get_by_text("This shared run has ended").wait_for(timeout=LONG_MS)
+        assert "stopped sharing" in sidebar(student).inner_text()
+        no_exception(student)
+        sidebar(student).get_by_role("button", name="Leave watch mode (back to my own run)").click()
+        sidebar(student).get_by_role("button", name="Share with the class").wait_for(timeout=LONG_MS)
+        wait_idle(student)
+        assert sidebar_step(student) == 0 and "Watching" not in sidebar(student).inner_text()
+        no_exception(owner)
+    finally:
+        owner_ctx.close()
+        student_ctx.close()
+    assert os.environ.get("CHARVIZ_TRAINING", "process") == "process"  # the server trained in processes
