@@ -27,7 +27,8 @@ MAX_TEXT = 2000  # a page input (prefix, probe text) in a URL
 PAGE_INPUTS = ("prefix", "probe", "gtext")  # Predict prefix, Hidden probe text, Gradients probe text
 SETUP_KEYS = ("text", "k", "cell", "hidden", "window", "batch", "opt", "lr", "clip", "carry", "seed",
               "autostart", *PAGE_INPUTS)
-APP_KEYS = ("lang", "chapter", "projector", "embed", "embed_options")  # read elsewhere: not a setup, not unknown
+# read elsewhere: not a setup, not unknown
+APP_KEYS = ("lang", "chapter", "projector", "embed", "embed_options", "watch")
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 

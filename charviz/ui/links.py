@@ -54,10 +54,11 @@ def apply(setup: Setup, start: bool = False):
     if "gtext" in setup.inputs:
         st.session_state[GTEXT_KEY] = setup.inputs["gtext"]
     if start or setup.autostart:
+        from charviz.ui import classroom
         from charviz.ui.race_session import pause_race
 
         pause_race()  # one thing trains at a time (see charviz/ui/race_session.py)
-        ws.run.start()
+        classroom.start(ws)  # within the server's training cap
     return ws
 
 
