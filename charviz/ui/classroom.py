@@ -32,6 +32,15 @@ def start(ws) -> None:
         st.session_state[_NOTICE] = ("worker", str(e))
 
 
+def start_other(who, start_fn) -> None:
+    """Start something else that trains for this session (a Race: `who` has `.running`) within the cap."""
+    st.session_state.pop(_NOTICE, None)
+    try:
+        default_cap().start(who, start_fn)
+    except CapReached as e:
+        st.session_state[_NOTICE] = ("cap", e.training, e.limit)
+
+
 def notices(ws) -> None:
     """What the last Start could not do (drawn under the sidebar's buttons until the next click)."""
     notice = st.session_state.get(_NOTICE)
@@ -168,7 +177,10 @@ class WatchedRun:
     def _refuse(self, *args, **kwargs):
         raise PermissionError(t("classroom.read_only"))
 
-    start = resume = pause = step_once = set_lr = set_clip = set_carry_hidden = _refuse
+    start = resume = step_once = set_lr = set_clip = set_carry_hidden = _refuse
+
+    def pause(self, wait: bool = True) -> None:
+        pass  # (a page pausing "the session's run" before its own training: the watched run is not ours)
 
     def stop(self, timeout: float = 0.0) -> None:
         pass  # a watcher's session going away stops nothing

@@ -8,6 +8,7 @@ import streamlit as st
 from charviz import figures
 from charviz.i18n import t
 from charviz.race import CHANCE, RaceSettings, verdict
+from charviz.ui import classroom
 from charviz.ui.race_session import get_race_holder, new_race, new_sweep
 from charviz.ui.session import get_workspace
 
@@ -58,7 +59,7 @@ def page() -> None:
             other.pause(wait=False)
         target = h.race if which == "race" else h.sweep
         if target is not None:
-            target.start()
+            classroom.start_other(h, target.start)  # the session's race counts as one run in the server's cap
 
     def _pause(which: str) -> None:
         h = get_race_holder()
