@@ -31,21 +31,27 @@ class TrainingCap:
     def __init__(self, limit: int | Callable[[], int]):
         self._limit = limit
         self._lock = threading.Lock()
-        self._members: weakref.WeakSet = weakref.WeakSet()
+        self._members: dict[int, weakref.ref] = {}  # by identity (members need not be hashable)
 
     @property
     def limit(self) -> int:
         return self._limit() if callable(self._limit) else self._limit
 
     def register(self, who) -> None:
-        self._members.add(who)
+        key = id(who)
+        self._members[key] = weakref.ref(who, lambda ref, key=key: self._forget(key, ref))
+
+    def _forget(self, key: int, ref) -> None:
+        if self._members.get(key) is ref:  # (not a newer member that got the same id)
+            self._members.pop(key, None)
 
     def unregister(self, who) -> None:
-        self._members.discard(who)
+        self._members.pop(id(who), None)
 
     def training(self) -> int:
         """How many registered things train right now."""
-        return sum(1 for m in list(self._members) if _running(m))
+        members = [r() for r in list(self._members.values())]
+        return sum(1 for m in members if m is not None and _running(m))
 
     def room(self) -> int:
         return max(0, self.limit - self.training())
@@ -53,7 +59,7 @@ class TrainingCap:
     def start(self, who, start: Callable[[], object]) -> None:
         """Call start() if `who` already trains or there is room; else raise CapReached. Registers `who`."""
         with self._lock:
-            self._members.add(who)
+            self.register(who)
             if not _running(who):
                 n, limit = self.training(), self.limit
                 if n >= limit:

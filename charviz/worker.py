@@ -196,14 +196,13 @@ def _train(conn, job: dict, cache: dict) -> None:
     run.snapshots = _NoSnapshots()  # the server keeps the rewind snapshots (from the weights it is sent)
     run._eval_step = tr.steps if job["evaluated"] else -1
     run._last_eval = time.monotonic() if job["evaluated"] else 0.0
-    run._cps = job["cps"]
     last_pub = last_full = time.monotonic()
     sent_step = tr.steps
 
     def update(kind: str, seq=None, full: bool = False, error: str = "") -> dict:
         nonlocal sent_step
         msg = {
-            "kind": kind, "seq": seq, "step": tr.steps, "chars_seen": tr.chars_seen, "cps": run._cps,
+            "kind": kind, "seq": seq, "step": tr.steps, "chars_seen": tr.chars_seen, "cps": run._rate(),
             "rows": run.history.pending, "val_rows": run.val_history.pending,
             "last": asdict(run.last) if run.last is not None else None, "error": error,
             "config": tr.config.to_dict(),
@@ -452,7 +451,7 @@ class ProcessRun:
         self._remote_full: dict | None = None
         self._remote_config: dict | None = None
         self._frozen: tuple[tuple, CharRNN] | None = None
-        self._cps = 0.0
+        self._cps = 0.0  # the worker's wall-clock training rate (its TrainingRun's), as last reported
         self._evaluated_step = -1
         self.snapshots = SnapshotStore()  # the weights at earlier steps (rewind), from the worker's updates
         self.snapshots.add(trainer.steps, trainer.model)
@@ -511,7 +510,7 @@ class ProcessRun:
             job = {
                 "run_id": self._id, "text_key": id(tr), "text": tr.text, "vocab": list(tr.vocab.itos),
                 "state": trainer_state(tr), "eval_every_s": self.eval_every_s,
-                "pause_on_nonfinite": self.pause_on_nonfinite, "cps": self._cps,
+                "pause_on_nonfinite": self.pause_on_nonfinite,
                 "evaluated": self._evaluated_step == tr.steps,
             }
             self.error = ""
@@ -582,8 +581,9 @@ class ProcessRun:
         if w is not None:
             w.quit(timeout)
 
-    def step_once(self) -> StepStats:
-        """One update now, here (pauses a running run first, so the model is here)."""
+    def step_once(self, wait: bool = True) -> StepStats:
+        """One update now, here (pauses a running run first, so the model is here: that waits for the worker's
+        step in progress, a few ms to tens of ms, whatever `wait` says)."""
         with self._ctl:
             self._pause_locked()
             with self.lock:
@@ -599,8 +599,7 @@ class ProcessRun:
 
     def _record_local(self, stats: StepStats) -> None:
         self.last = stats
-        self._cps = stats.chars_per_sec if self._cps == 0 else 0.9 * self._cps + 0.1 * stats.chars_per_sec
-        self.history.add(TrainingRun._record(stats))
+        self.history.add(TrainingRun._record(stats, 0.0))  # (one step alone: its own rate)
         if not stats.applied and self.pause_on_nonfinite:
             self.error = f"step refused: {stats.reason}"
 
@@ -680,7 +679,7 @@ class ProcessRun:
 
     # -- reading ----------------------------------------------------------------------------------------------
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self, wait: bool = False) -> Snapshot:
         """Copies of metrics and a frozen model (remade only when the step changed). Never waits for training."""
         with self.lock:
             tr = self.trainer
