@@ -698,7 +698,7 @@ class ProcessRun:
             model, step = self._frozen[1], key[1]  # the numbers shown belong to the model shown
             seen = self._remote_chars if key[0] == "worker" else tr.chars_seen
             hist, val, last = self.history.copy(), self.val_history.copy(), self.last
-            state, error = self._state, self.error
+            state, error = self.state, self.error
         val_bits = val[-1]["val_bits"] if val else None
         return Snapshot(
             state=state,

@@ -46,8 +46,9 @@ def test_start_pause_and_a_crashed_worker_in_process_mode(process_mode):
     at.button(key="sb_start_pause").click().run()
     assert run.running and run.worker_pid not in (None, os.getpid())
     tick_until(at, lambda: step(at) >= 5, "5 steps in the sidebar")
-    at.button(key="sb_start_pause").click().run()  # Pause
+    at.button(key="sb_start_pause").click().run()  # Pause (the click does not wait for the worker)
     assert run.state == "paused" and "paused" in at.sidebar.markdown[0].value
+    tick_until(at, lambda: not run.busy, "the model to come back from the worker")
     n = step(at)
     assert n == run.trainer.steps
     at.run()
