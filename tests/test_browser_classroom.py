@@ -1,10 +1,8 @@
-"""Browser: a class on one server. The lecturer's tab trains in a worker process (the app's default) and
-shares its run; a student's tab opens the link, follows the run live, cannot control it, and is told when the
-lecturer stops sharing. Then the student leaves watch mode and has their own (untrained) run back."""
+"""Browser: a class on one server. The lecturer's tab trains and shares its run; a student's tab opens the link,
+follows the run live, cannot control it, and is told when the lecturer stops sharing. Then the student leaves
+watch mode and has their own (untrained) run back."""
 
 from __future__ import annotations
-
-import os
 
 import pytest
 from test_browser_train import TIMEOUT_MS, no_exception, sidebar_step, wait_idle, wait_step_above
@@ -62,4 +60,3 @@ def test_a_shared_run_is_watched_live_and_read_only_from_another_tab(app_server,
     finally:
         owner_ctx.close()
         student_ctx.close()
-    assert os.environ.get("CHARVIZ_TRAINING", "process") == "process"  # the server trained in processes
