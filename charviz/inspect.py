@@ -393,3 +393,96 @@ def long_range_recall(model: CharRNN, vocab: Vocab, text: str, max_lines: int = 
         bits=float(np.mean(-np.log2(np.maximum(p, 1e-300)))),
         chance_bits=float(np.log2(len(LONG_RANGE_KEYS))),
     )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# inside the memory: hidden states, the LSTM cell state and the gates at every step
+
+GATE_NAMES = {"rnn": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}  # torch's gate order
+SIGMOID_GATES = {"rnn": (), "lstm": ("i", "f", "o"), "gru": ("r", "z")}  # the gates that are in (0, 1)
+
+
+@dataclass
+class MemoryTrace:
+    """What the recurrent cell holds after reading each character of `text`. T = len(text), H hidden units.
+
+    hidden (T, H): h_t; cell (T, H): the LSTM cell state c_t (None for rnn/gru); gates: name -> (T, H), in
+    torch's order and with torch's equations (see `memory_trace`): LSTM i, f, g, o; GRU r, z, n; none for rnn.
+    """
+
+    text: str
+    cell_type: str  # rnn | lstm | gru
+    hidden: np.ndarray
+    cell: np.ndarray | None
+    gates: dict[str, np.ndarray]
+
+    @property
+    def chars(self) -> list[str]:
+        return list(self.text)
+
+    def view(self, name: str) -> np.ndarray:
+        """(T, H) array of one view: 'h', 'c' (lstm) or a gate name."""
+        if name == "h":
+            return self.hidden
+        if name == "c" and self.cell is not None:
+            return self.cell
+        if name in self.gates:
+            return self.gates[name]
+        raise KeyError(f"no view {name!r} for a {self.cell_type} cell")
+
+
+@torch.no_grad()
+def memory_trace(model: CharRNN, vocab: Vocab, text: str) -> MemoryTrace:
+    """h_t, c_t and every gate of the model after each character of `text`, from h_0 = 0 (numpy float32).
+
+    The hidden states come from torch's fused module (one call); the gates are then recomputed from the
+    weights for all steps at once, with torch's equations and gate order (W = weight_ih_l0, U = weight_hh_l0,
+    x_t one-hot, h_{t-1} the previous hidden state, sigma the logistic function):
+      LSTM  (i|f|g|o) = W x_t + b_ih + U h_{t-1} + b_hh;  i, f, o = sigma(.), g = tanh(.);
+            c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t)
+      GRU   r = sigma(W_r x_t + b_ir + U_r h_{t-1} + b_hr),  z = sigma(W_z x_t + b_iz + U_z h_{t-1} + b_hz),
+            n = tanh(W_n x_t + b_in + r * (U_n h_{t-1} + b_hn));  h_t = (1 - z) * n + z * h_{t-1}
+      RNN   h_t = tanh(W x_t + b_ih + U h_{t-1} + b_hh) (no gates)
+    Raises ValueError naming any character that is not in the vocabulary.
+    """
+    ids = torch.tensor(vocab.encode(text), dtype=torch.long)  # (T,)
+    T, H, cell_type = len(text), model.hidden_size, model.cell
+    dtype = model.head.weight.dtype
+    if T == 0:
+        empty = np.zeros((0, H), dtype=np.float32)
+        return MemoryTrace(text, cell_type, empty, empty.copy() if cell_type == "lstm" else None,
+                           {g: empty.copy() for g in GATE_NAMES[cell_type]})
+    x = F.one_hot(ids, len(vocab)).to(dtype)  # (T, V)
+    out, _ = model.rnn(x[None])  # (1, T, H): h_t for every t
+    hidden = out[0]  # (T, H)
+    gates: dict[str, torch.Tensor] = {}
+    cell = None
+    if cell_type != "rnn":
+        h_prev = torch.cat([torch.zeros(1, H, dtype=dtype), hidden[:-1]])  # (T, H): h_{t-1}
+        gi = model.input_gates(x)  # (T, G*H)
+        gh = model.hidden_gates(h_prev)  # (T, G*H)
+        if cell_type == "lstm":
+            a_i, a_f, a_g, a_o = (gi + gh).chunk(4, dim=1)
+            i, f, g, o = torch.sigmoid(a_i), torch.sigmoid(a_f), torch.tanh(a_g), torch.sigmoid(a_o)
+            gates = {"i": i, "f": f, "g": g, "o": o}
+            # c_t = f_t * c_{t-1} + i_t * g_t: a linear recurrence, run in numpy (cheap elementwise steps)
+            fn, ig = f.double().numpy(), (i * g).double().numpy()  # (T, H)
+            c = np.empty((T, H), dtype=np.float64)
+            prev = np.zeros(H, dtype=np.float64)
+            for t in range(T):
+                prev = fn[t] * prev + ig[t]
+                c[t] = prev
+            cell = c.astype(np.float32)
+        else:
+            i_r, i_z, i_n = gi.chunk(3, dim=1)
+            h_r, h_z, h_n = gh.chunk(3, dim=1)
+            r = torch.sigmoid(i_r + h_r)
+            z = torch.sigmoid(i_z + h_z)
+            gates = {"r": r, "z": z, "n": torch.tanh(i_n + r * h_n)}
+    return MemoryTrace(
+        text=text,
+        cell_type=cell_type,
+        hidden=hidden.float().numpy(),
+        cell=cell,
+        gates={k: v.float().numpy() for k, v in gates.items()},
+    )
