@@ -313,3 +313,68 @@ def default_probe(val_text: str, text: str, n: int = 400) -> str:
     out = src[start:start + n]
     cut = out.rfind("\n")
     return out[:cut + 1] if cut >= n // 2 else out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# one probe, everything the Hidden page draws
+
+VIEWS = {"rnn": ("h",), "lstm": ("h", "c", "i", "f", "g", "o"), "gru": ("h", "r", "z", "n")}
+REGEX = "regex"  # the property name for a user's regular expression
+ORDERS = ("index", "similarity", "correlation")
+
+
+@dataclass
+class Probe:
+    """The memory of a model over a probe text, with the chosen view, property and row order."""
+
+    trace: object  # charviz.inspect.MemoryTrace
+    view: str  # h | c | a gate name
+    values: np.ndarray  # (T, H) the view's values
+    features: dict[str, np.ndarray]  # text_features(text)
+    prop: str  # the chosen property's name (a FEATURES name or REGEX)
+    feature: np.ndarray | None  # (T,) its values; None when it cannot be computed (see error)
+    error: str  # why the property could not be computed ('' when it could)
+    ranking: Ranking | None  # units by |r| with the property (None without a property)
+    order: np.ndarray  # (H,) heatmap rows, top to bottom
+    saturation: dict[str, tuple[np.ndarray, np.ndarray]]  # sigmoid gate -> gate_saturation(...)
+    pca: PCA  # of h
+
+    @property
+    def constant_feature(self) -> bool:
+        f = self.feature
+        return f is not None and (len(f) < 2 or float(np.std(f)) < CONSTANT_STD)
+
+
+def probe(model, vocab, text: str, view: str = "h", prop: str = "in_string", regex: str = "",
+          order: str = "index") -> Probe:
+    """Run `model` over `text` (every character in the vocabulary) and compute what the Hidden page shows.
+
+    view: one of VIEWS[model.cell] (else 'h'); prop: a name of text_features(text) or REGEX (then `regex`
+    is the pattern; a bad one gives error, not an exception); order: one of ORDERS ('correlation' falls
+    back to 'index' when there is no usable property).
+    """
+    from charviz.inspect import SIGMOID_GATES, memory_trace
+
+    trace = memory_trace(model, vocab, text)
+    if view not in VIEWS[model.cell]:
+        view = "h"
+    values = trace.view(view)
+    features = text_features(text)
+    feature, error = None, ""
+    if prop == REGEX:
+        try:
+            feature = regex_feature(text, regex)
+        except PropertyError as e:
+            error = str(e)
+    elif prop in features:
+        feature = features[prop]
+    ranking = rank_units(values, feature) if feature is not None else None
+    if order == "correlation" and ranking is not None and ranking.best is not None:
+        rows = ranking.order
+    elif order == "similarity":
+        rows = similarity_order(values)
+    else:
+        rows = np.arange(values.shape[1])
+    saturation = {g: gate_saturation(trace.gates[g]) for g in SIGMOID_GATES[model.cell]}
+    return Probe(trace, view, values, features, prop, feature, error, ranking, rows, saturation,
+                 hidden_pca(trace.hidden, k=2))

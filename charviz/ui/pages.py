@@ -16,6 +16,7 @@ PAGES = [
     ("pages/train.py", "Train", ":material/model_training:"),
     ("pages/hello.py", "Hello", ":material/waving_hand:"),
     ("pages/predict.py", "Predict", ":material/online_prediction:"),
+    ("pages/hidden.py", "Hidden", ":material/memory:"),
     ("pages/gradients.py", "Gradients", ":material/timeline:"),
     ("pages/race.py", "Race", ":material/sprint:"),
 ]
