@@ -232,28 +232,44 @@ class PCA:
 
 
 def hidden_pca(hidden: np.ndarray, k: int = 2) -> PCA:
-    """hidden (T, H) -> its first k principal components, by the SVD of the centred matrix (float64).
+    """hidden (T, H) -> its first k principal components (float64).
 
-    explained[j] = s_j^2 / sum(s^2) with s the singular values. Fewer than k components exist when T or H
-    is small: the missing ones are zero (coords, components, explained), as is everything when the states
-    do not vary at all.
+    With x = hidden - mean and singular values s of x: explained[j] = s_j^2 / sum(s^2), the components are
+    the top right singular vectors. They are read from the eigen-decomposition of the smaller Gram matrix
+    (x^T x or x x^T, eigenvalues s^2), in torch, whose thread pool the app caps: numpy's multi-threaded
+    LAPACK took 50x longer on the shared 2-core machine. Fewer than k components exist when T or H is
+    small: the missing ones are zero (coords, components, explained), as is everything when the states do
+    not vary at all.
     """
+    import torch
+
     h = np.asarray(hidden, dtype=np.float64)
     T, H = h.shape
     mean = h.mean(axis=0) if T else np.zeros(H)
     coords, comps, expl = np.zeros((T, k)), np.zeros((k, H)), np.zeros(k)
-    if T >= 2:
-        x = h - mean
-        _, s, vt = np.linalg.svd(x, full_matrices=False)
-        total = float((s * s).sum())
-        m = min(k, len(s))
-        if total > 0:
-            # a sign convention, so that the picture does not flip between redraws: largest loading positive
-            signs = np.sign(vt[np.arange(m), np.abs(vt[:m]).argmax(axis=1)])
-            signs[signs == 0] = 1.0
-            comps[:m] = vt[:m] * signs[:, None]
-            expl[:m] = s[:m] ** 2 / total
-            coords[:, :m] = x @ comps[:m].T
+    if T < 2:
+        return PCA(coords=coords, components=comps, explained=expl, mean=mean)
+    x = torch.from_numpy(h - mean)  # (T, H)
+    total = float((x * x).sum())  # = sum(s^2)
+    m = min(k, T, H)
+    if total <= 0 or m == 0:
+        return PCA(coords=coords, components=comps, explained=expl, mean=mean)
+    if H <= T:
+        w, v = torch.linalg.eigh(x.T @ x)  # ascending eigenvalues s^2, eigenvectors = right singular vectors
+        vt = v[:, -m:].flip(1).T  # (m, H)
+    else:
+        w, u = torch.linalg.eigh(x @ x.T)  # (T, T): left singular vectors; v_j = x^T u_j / s_j
+        top = u[:, -m:].flip(1)  # (T, m)
+        s = torch.sqrt(torch.clamp(w[-m:].flip(0), min=0))
+        vt = (x.T @ top / torch.where(s > 0, s, 1)).T  # (m, H)
+    ev = torch.clamp(w[-m:].flip(0), min=0).numpy()
+    vt = vt.numpy()
+    # a sign convention, so that the picture does not flip between redraws: largest loading positive
+    signs = np.sign(vt[np.arange(m), np.abs(vt).argmax(axis=1)])
+    signs[signs == 0] = 1.0
+    comps[:m] = vt * signs[:, None]
+    expl[:m] = ev / total
+    coords[:, :m] = (x @ torch.from_numpy(np.ascontiguousarray(comps[:m].T))).numpy()
     return PCA(coords=coords, components=comps, explained=expl, mean=mean)
 
 
@@ -274,8 +290,10 @@ def similarity_order(values: np.ndarray) -> np.ndarray:
     dead = np.flatnonzero(sd < CONSTANT_STD)
     if len(live) <= 2:
         return np.concatenate([live, dead]).astype(np.int64)
-    z = vc[:, live] / sd[live]
-    corr = (z.T @ z) / v.shape[0]  # (L, L)
+    import torch
+
+    z = torch.from_numpy(vc[:, live] / sd[live])  # (T, L); torch: its thread pool is capped (see hidden_pca)
+    corr = ((z.T @ z) / v.shape[0]).numpy()  # (L, L)
     np.fill_diagonal(corr, -np.inf)
     placed = np.zeros(len(live), dtype=bool)
     cur = int(np.argmax(np.where(np.isfinite(corr), corr, 0).sum(axis=1)))

@@ -37,8 +37,9 @@ def load_checkpoint(page, url: str, path: Path) -> None:
 
 
 def scroll_to(page, selector: str) -> None:
-    page.locator(selector).first.scroll_into_view_if_needed()
-    page.wait_for_timeout(600)
+    """Scroll the main area so that `selector` is at the top of the window."""
+    page.locator(selector).first.evaluate("el => el.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(800)
 
 
 def main() -> None:
@@ -57,7 +58,7 @@ def main() -> None:
         choose(page, "Property", args.property)
         wait_idle(page, 1000)
         choose(page, "Row order", "by |r| with the property")
-        wait_idle(page, 1500)
+        wait_idle(page, 4000)
         scroll_to(page, ".st-key-hidden_view")
         page.screenshot(path=str(out / "hidden.png"))
         scroll_to(page, ".st-key-hidden_curve")

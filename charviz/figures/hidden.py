@@ -100,16 +100,22 @@ def unit_heatmap(values, chars, order=None, view: str = "h", selected: int | Non
     layout["margin"] = {"l": 80, "r": 90, "t": 60, "b": 60}
     if strip is not None:
         s = np.asarray(strip, dtype=np.float64)[order]
+        shown = [f"{x:+.2f}" if np.isfinite(x) else t("hidden.constant") for x in s]
+        # the column drawn as a heatmap (visible at any number of rows) ...
+        data.append({
+            "type": "heatmap", "z": f32(s[:, None]), "x": [0.0], "y": rows, "xaxis": "x2", "yaxis": "y",
+            "colorscale": _scale(LOGIT_SCALE), "zmin": -1.0, "zmax": 1.0, "showscale": False,
+            "hoverinfo": "skip",
+        })
+        # ... under transparent markers, one per row, that plotly can select (heatmaps send no selection)
         data.append({
             "type": "scatter", "mode": "markers", "x": np.zeros(H, dtype=np.float32), "y": rows,
-            "xaxis": "x2", "yaxis": "y", "customdata": order.astype(np.int32),
-            "marker": {"symbol": "square", "size": float(np.clip(560 / max(H, 1), 4, 16)),
-                       "color": f32(np.nan_to_num(s, nan=0.0)), "colorscale": _scale(LOGIT_SCALE),
-                       "cmin": -1.0, "cmax": 1.0, "line": {"width": 0}},
-            "text": [f"{x:+.2f}" if np.isfinite(x) else t("hidden.constant") for x in s],
+            "xaxis": "x2", "yaxis": "y", "customdata": order.astype(np.int32), "text": shown,
+            "marker": {"symbol": "square", "size": float(np.clip((height - 120) / max(H, 1), 6, 18)),
+                       "color": "rgba(0,0,0,0)", "line": {"width": 0}},
             "hovertemplate": f"%{{y}}<br>{strip_title} = %{{text}}<br>{t('hidden.click_to_select')}<extra></extra>",
         })
-        layout["xaxis2"] = {"domain": [heat_end + 0.01, 1.0], "anchor": "y", "range": [-1, 1], "showgrid": False,
+        layout["xaxis2"] = {"domain": [heat_end + 0.01, 1.0], "anchor": "y", "range": [-0.5, 0.5], "showgrid": False,
                             "zeroline": False, "showticklabels": False, "fixedrange": True,
                             "title": {"text": "r", "font": {"size": TICK_FONT}, "standoff": 4}, "side": "top"}
         layout["margin"]["r"] = 90
@@ -160,7 +166,7 @@ def saturation_figure(saturation: dict, height: int = 420) -> go.Figure:
     for name, (left, right) in saturation.items():
         H = len(left)
         data.append({
-            "type": "scatter", "mode": "markers", "x": f32(left), "y": f32(right), "name": view_title(name),
+            "type": "scatter", "mode": "markers", "x": f32(left), "y": f32(right), "name": t(f"hidden.gate_{name}"),
             "customdata": np.arange(H, dtype=np.int32),
             "marker": {"size": 9, "opacity": 0.7, "color": SATURATION_COLORS.get(name, COLORS["reference"])},
             "hovertemplate": f"{view_title(name)}, {t('hidden.unit')} %{{customdata}}<br>"
@@ -224,17 +230,34 @@ def value_color(v: float, lo: float, hi: float) -> str:
     return f"rgba({rgb[0]},{rgb[1]},{rgb[2]},{0.85 * a:.2f})"
 
 
+def value_colors(values, lo: float, hi: float) -> list[str]:
+    """value_color for every value at once (vectorised: the coloured text is redrawn every second)."""
+    v = np.asarray(values, dtype=np.float64)
+    if lo < 0:
+        a = np.clip(v / max(hi, -lo, 1e-12), -1.0, 1.0)
+        pos = a >= 0
+        a = np.abs(a)
+    else:
+        a = np.clip((v - lo) / max(hi - lo, 1e-12), 0.0, 1.0)
+        pos = np.ones(len(v), dtype=bool)
+    red, blue = "rgba({},{},{},".format(*_POS), "rgba({},{},{},".format(*_NEG)
+    return [f"{red if p else blue}{0.85 * x:.2f})" if np.isfinite(x) else "transparent"
+            for p, x in zip(pos.tolist(), a.tolist(), strict=True)]
+
+
 def unit_text_html(text: str, values, lo: float = -1.0, hi: float = 1.0, label: str = "") -> str:
     """The text with each character's background coloured by one unit's value after reading it (values
     (T,), scale lo..hi as value_color). Every character is HTML-escaped; newlines show as ⏎ and break the
     line, other whitespace is kept; the title attribute (hover) gives step, character and value."""
     v = np.asarray(values, dtype=np.float64)
+    colors = value_colors(v, lo, hi)
+    label = html.escape(label, quote=True)
     out = []
-    for i, c in enumerate(text):
+    for i, (c, x, col) in enumerate(zip(text, v.tolist(), colors, strict=True)):
         shown = "⏎" if c == "\n" else ("⇥" if c == "\t" else c)
-        tip = html.escape(f"{i}: {show_char(c)} {label} = {v[i]:+.3f}", quote=True)
-        out.append(f'<span title="{tip}" style="background:{value_color(v[i], lo, hi)}">{html.escape(shown)}'
-                   f"</span>" + ("<br>" if c == "\n" else ""))
+        tip = html.escape(show_char(c), quote=True)
+        out.append(f'<span title="{i}: {tip} {label} = {x:+.3f}" style="background:{col}">{html.escape(shown)}'
+                   "</span>" + ("<br>" if c == "\n" else ""))
     return ('<div class="charviz-unit-text" style="font-family:monospace;font-size:1.15rem;line-height:1.55;'
             'white-space:pre-wrap;word-break:break-all;max-height:22rem;overflow-y:auto;padding:6px;'
             'border:1px solid #ddd;border-radius:4px">' + "".join(out) + "</div>")
