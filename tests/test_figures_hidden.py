@@ -58,7 +58,7 @@ def test_many_characters_and_units_are_thinned_not_overlapping():
     assert len(ticks) <= fh.MAX_TICKS
     plot_px = d["layout"]["height"] - 120
     assert plot_px / len(d["layout"]["yaxis"]["tickvals"]) >= 20  # unit labels >= 20 px apart
-    assert d["layout"]["height"] <= 720
+    assert d["layout"]["height"] <= 620
 
 
 def test_unit_curve_and_property():

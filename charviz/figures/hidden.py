@@ -86,7 +86,8 @@ def unit_heatmap(values, chars, order=None, view: str = "h", selected: int | Non
         "colorbar": {"title": {"text": view, "side": "top", "font": {"size": FONT_SIZE}}, "thickness": 16,
                      "x": 1.01, "xanchor": "left", "len": 1.0},
     }]
-    height = height or int(min(720, max(300, 150 + (18 if H <= 24 else 9 if H <= 64 else 1.1) * H)))
+    # rows of 18 / 9 / 3.5 px for small models, at most 620 px in all (a 1280x720 projector)
+    height = height or int(min(620, max(300, 150 + (18 if H <= 24 else 9 if H <= 64 else 3.5) * H)))
     # unit labels at least 24 px apart
     n_ticks = max(1, -(-H // max(1, min(MAX_UNIT_TICKS, (height - 120) // 24))))
     layout = _layout(t("hidden.heatmap_title", view=view_title(view), units=H, steps=T),
@@ -111,7 +112,7 @@ def unit_heatmap(values, chars, order=None, view: str = "h", selected: int | Non
         data.append({
             "type": "scatter", "mode": "markers", "x": np.zeros(H, dtype=np.float32), "y": rows,
             "xaxis": "x2", "yaxis": "y", "customdata": order.astype(np.int32), "text": shown,
-            "marker": {"symbol": "square", "size": float(np.clip((height - 120) / max(H, 1), 6, 18)),
+            "marker": {"symbol": "square", "size": float(np.clip(0.8 * (height - 120) / max(H, 1), 1, 18)),
                        "color": "rgba(0,0,0,0)", "line": {"width": 0}},
             "hovertemplate": f"%{{y}}<br>{strip_title} = %{{text}}<br>{t('hidden.click_to_select')}<extra></extra>",
         })
