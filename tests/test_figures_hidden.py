@@ -106,3 +106,17 @@ def test_view_scale(view):
         assert (s["zmin"], s["zmax"]) == (-2.0, 2.0)
     else:
         assert (s["zmin"], s["zmax"]) == (-1.0, 1.0)
+
+
+def test_every_hidden_figure_is_in_the_house_style():
+    from charviz.figures import style
+
+    rng = np.random.default_rng(4)
+    v = rng.uniform(-1, 1, size=(30, 5))
+    chars = list("def f(x):\n    return x + 1\n  ab")[:30]
+    figs = [fh.unit_heatmap(v, chars, strip=rng.uniform(-1, 1, 5), selected=2), fh.unit_curve(v[:, 0], chars, 0),
+            fh.saturation_figure({"f": gate_saturation(rng.random((30, 5)))}), fh.pca_figure(hidden_pca(v), chars)]
+    for f in figs:
+        lay = go.Figure(f.to_dict()).layout
+        assert lay.template.layout.plot_bgcolor == style.PALETTE["white"]
+        assert lay.uirevision == style.UIREVISION and lay.font.size == style.FONT_SIZE

@@ -3,7 +3,7 @@ the probe text with each character's background coloured by one unit (HTML, the 
 
 Every number drawn comes from charviz.inspect.memory_trace and charviz.hidden; these functions only choose,
 arrange and label. The heatmap is redrawn every second while the model trains (up to 512 units x 1,000+
-steps), so the figures are built from plain dicts in the house style (style._layout) without validation.
+steps), so the figures are built from plain dicts in the house style (style.layout) without validation.
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from charviz.figures.style import (
     FONT_SIZE,
     HIDDEN_SCALE,
     LOGIT_SCALE,
-    _layout,
+    PALETTE,
     _scale,
     f32,
+    layout,
+    rgba,
 )
 from charviz.i18n import t
 
@@ -29,7 +31,8 @@ MAX_TICKS = 48  # character labels on a time axis; more characters -> every k-th
 MAX_UNIT_TICKS = 32  # unit labels on the heatmap's unit axis
 GATE_SCALE = "Viridis"  # 0..1 sigmoid gates: dark = closed, yellow = open
 PATH_LABELS = 30  # characters written along the PCA path; the others are in the hover
-SATURATION_COLORS = {"i": "#1f77b4", "f": "#d62728", "o": "#2ca02c", "r": "#9467bd", "z": "#ff7f0e"}
+SATURATION_COLORS = {"i": PALETTE["blue"], "f": PALETTE["red"], "o": PALETTE["green"], "r": PALETTE["purple"],
+                     "z": PALETTE["orange"]}
 TICK_FONT = FONT_SIZE - 2
 
 
@@ -90,15 +93,15 @@ def unit_heatmap(values, chars, order=None, view: str = "h", selected: int | Non
     height = height or int(min(620, max(300, 150 + (18 if H <= 24 else 9 if H <= 64 else 3.5) * H)))
     # unit labels at least 24 px apart
     n_ticks = max(1, -(-H // max(1, min(MAX_UNIT_TICKS, (height - 120) // 24))))
-    layout = _layout(t("hidden.heatmap_title", view=view_title(view), units=H, steps=T),
+    lay = layout(t("hidden.heatmap_title", view=view_title(view), units=H, steps=T),
                      t("hidden.time_axis"), t("hidden.unit_axis"), height, showlegend=False, dragmode="zoom")
-    layout["xaxis"].update({"type": "category", "domain": [0, heat_end], "showgrid": False, "zeroline": False,
+    lay["xaxis"].update({"type": "category", "domain": [0, heat_end], "showgrid": False, "zeroline": False,
                             **_time_ticks(cats, chars), "range": [-0.5, T - 0.5]})
-    layout["yaxis"].update({"type": "category", "categoryorder": "array", "categoryarray": rows,
+    lay["yaxis"].update({"type": "category", "categoryorder": "array", "categoryarray": rows,
                             "range": [H - 0.5, -0.5], "showgrid": False, "zeroline": False, "tickmode": "array",
                             "tickvals": rows[::n_ticks], "ticktext": [str(u) for u in order[::n_ticks]],
                             "tickfont": {"size": TICK_FONT}})
-    layout["margin"] = {"l": 80, "r": 90, "t": 60, "b": 60}
+    lay["margin"] = {"l": 80, "r": 90, "t": 60, "b": 60}
     if strip is not None:
         s = np.asarray(strip, dtype=np.float64)[order]
         shown = [f"{x:+.2f}" if np.isfinite(x) else t("hidden.constant") for x in s]
@@ -113,18 +116,18 @@ def unit_heatmap(values, chars, order=None, view: str = "h", selected: int | Non
             "type": "scatter", "mode": "markers", "x": np.zeros(H, dtype=np.float32), "y": rows,
             "xaxis": "x2", "yaxis": "y", "customdata": order.astype(np.int32), "text": shown,
             "marker": {"symbol": "square", "size": float(np.clip(0.8 * (height - 120) / max(H, 1), 1, 18)),
-                       "color": "rgba(0,0,0,0)", "line": {"width": 0}},
+                       "color": rgba(PALETTE["white"], 0.0), "line": {"width": 0}},
             "hovertemplate": f"%{{y}}<br>{strip_title} = %{{text}}<br>{t('hidden.click_to_select')}<extra></extra>",
         })
-        layout["xaxis2"] = {"domain": [heat_end + 0.01, 1.0], "anchor": "y", "range": [-0.5, 0.5], "showgrid": False,
+        lay["xaxis2"] = {"domain": [heat_end + 0.01, 1.0], "anchor": "y", "range": [-0.5, 0.5], "showgrid": False,
                             "zeroline": False, "showticklabels": False, "fixedrange": True,
                             "title": {"text": "r", "font": {"size": TICK_FONT}, "standoff": 4}, "side": "top"}
-        layout["margin"]["r"] = 90
+        lay["margin"]["r"] = 90
     if selected is not None and selected in set(order.tolist()):
         row = int(np.flatnonzero(order == selected)[0])
-        layout["shapes"] = [{"type": "rect", "xref": "x domain", "yref": "y", "x0": 0, "x1": 1,
-                             "y0": row - 0.5, "y1": row + 0.5, "line": {"color": "#111111", "width": 2}}]
-    return go.Figure({"data": data, "layout": layout}, _validate=False)
+        lay["shapes"] = [{"type": "rect", "xref": "x domain", "yref": "y", "x0": 0, "x1": 1,
+                             "y0": row - 0.5, "y1": row + 0.5, "line": {"color": COLORS["box"], "width": 2}}]
+    return go.Figure({"data": data, "layout": lay}, _validate=False)
 
 
 def unit_curve(values, chars, unit: int, view: str = "h", feature=None, feature_name: str = "",
@@ -137,12 +140,12 @@ def unit_curve(values, chars, unit: int, view: str = "h", feature=None, feature_
              f"{t('hidden.unit')} {unit}", "line": {"color": COLORS["train"], "width": 2.5},
              "hovertemplate": f"{t('hidden.step')} %{{x}}<br>%{{y:+.3f}}<extra></extra>"}]
     scale = view_scale(view, np.asarray(values))
-    layout = _layout(t("hidden.curve_title", view=view_title(view), unit=unit), t("hidden.time_axis"),
+    lay = layout(t("hidden.curve_title", view=view_title(view), unit=unit), t("hidden.time_axis"),
                      view, height, showlegend=feature is not None)
-    layout["xaxis"].update({"type": "category", **_time_ticks(cats, chars), "range": [-0.5, len(cats) - 0.5]})
-    layout["yaxis"].update({"range": [scale["zmin"] * 1.05, scale["zmax"] * 1.05]})
-    layout["legend"] = {"font": {"size": FONT_SIZE - 2}, "orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"}
-    layout["margin"] = {"l": 80, "r": 80 if feature is not None else 30, "t": 90, "b": 60}
+    lay["xaxis"].update({"type": "category", **_time_ticks(cats, chars), "range": [-0.5, len(cats) - 0.5]})
+    lay["yaxis"].update({"range": [scale["zmin"] * 1.05, scale["zmax"] * 1.05]})
+    lay["legend"] = {"font": {"size": FONT_SIZE - 2}, "orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"}
+    lay["margin"] = {"l": 80, "r": 80 if feature is not None else 30, "t": 90, "b": 60}
     if feature is not None:
         f = np.asarray(feature, dtype=np.float32)
         data.append({"type": "scatter", "mode": "lines", "x": cats, "y": f, "yaxis": "y2", "name": feature_name,
@@ -151,12 +154,12 @@ def unit_curve(values, chars, unit: int, view: str = "h", feature=None, feature_
         lo, hi = (float(f.min()), float(f.max())) if len(f) else (0.0, 1.0)
         pad = 0.08 * max(hi - lo, 1e-9)
         binary = set(np.unique(f).tolist()) <= {0.0, 1.0}
-        layout["yaxis2"] = {"overlaying": "y", "side": "right", "showgrid": False, "zeroline": False,
+        lay["yaxis2"] = {"overlaying": "y", "side": "right", "showgrid": False, "zeroline": False,
                             "range": [lo - pad, hi + pad], "nticks": 4,
                             **({"tickvals": [0, 1]} if binary else {}),
                             "title": {"text": feature_name, "font": {"size": TICK_FONT}},
                             "tickfont": {"size": TICK_FONT, "color": COLORS["reference"]}}
-    return go.Figure({"data": data, "layout": layout}, _validate=False)
+    return go.Figure({"data": data, "layout": lay}, _validate=False)
 
 
 def saturation_figure(saturation: dict, height: int = 420) -> go.Figure:
@@ -176,13 +179,13 @@ def saturation_figure(saturation: dict, height: int = 420) -> go.Figure:
         })
     # the corner line x + y = 1: no unit can lie beyond it
     data.append({"type": "scatter", "mode": "lines", "x": [0, 1], "y": [1, 0], "showlegend": False,
-                 "hoverinfo": "skip", "line": {"color": "#bbbbbb", "dash": "dot", "width": 1}})
-    layout = _layout("", t("hidden.saturation_x"), t("hidden.saturation_y"), height)
-    layout["xaxis"].update({"range": [-0.03, 1.03], "tickformat": ".0%", "dtick": 0.25})
-    layout["yaxis"].update({"range": [-0.03, 1.03], "tickformat": ".0%", "dtick": 0.25, "scaleanchor": None})
-    layout["legend"] = {"font": {"size": FONT_SIZE - 2}, "orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"}
-    layout["margin"] = {"l": 90, "r": 30, "t": 50, "b": 70}
-    return go.Figure({"data": data, "layout": layout}, _validate=False)
+                 "hoverinfo": "skip", "line": {"color": PALETTE["light grey"], "dash": "dot", "width": 1}})
+    lay = layout("", t("hidden.saturation_x"), t("hidden.saturation_y"), height)
+    lay["xaxis"].update({"range": [-0.03, 1.03], "tickformat": ".0%", "dtick": 0.25})
+    lay["yaxis"].update({"range": [-0.03, 1.03], "tickformat": ".0%", "dtick": 0.25, "scaleanchor": None})
+    lay["legend"] = {"font": {"size": FONT_SIZE - 2}, "orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"}
+    lay["margin"] = {"l": 90, "r": 30, "t": 50, "b": 70}
+    return go.Figure({"data": data, "layout": lay}, _validate=False)
 
 
 def pca_figure(pca, chars, height: int = 460) -> go.Figure:
@@ -195,9 +198,9 @@ def pca_figure(pca, chars, height: int = 460) -> go.Figure:
     cats = time_labels(chars)
     data = [
         {"type": "scatter", "mode": "lines", "x": xy[:, 0], "y": xy[:, 1], "hoverinfo": "skip", "showlegend": False,
-         "line": {"color": "#c8c8c8", "width": 1}},
+         "line": {"color": PALETTE["light grey"], "width": 1}},
         {"type": "scatter", "mode": "markers+text", "x": xy[:, 0], "y": xy[:, 1], "text": labels,
-         "textposition": "top center", "textfont": {"size": TICK_FONT - 2, "color": "#333333"},
+         "textposition": "top center", "textfont": {"size": TICK_FONT - 2, "color": COLORS["note"]},
          "hovertext": cats, "hovertemplate": f"{t('hidden.step')} %{{hovertext}}<br>PC1 %{{x:+.3f}}<br>"
                                              "PC2 %{y:+.3f}<extra></extra>", "showlegend": False,
          "marker": {"size": 7, "color": np.arange(T, dtype=np.float32), "colorscale": _scale("Viridis"),
@@ -205,30 +208,22 @@ def pca_figure(pca, chars, height: int = 460) -> go.Figure:
                                            "font": {"size": TICK_FONT}}, "thickness": 14}}},
     ]
     e = pca.explained
-    layout = _layout("",
+    lay = layout("",
                      t("hidden.pca_axis", n=1, pct=f"{100 * float(e[0]):.1f}"),
                      t("hidden.pca_axis", n=2, pct=f"{100 * float(e[1]) if len(e) > 1 else 0:.1f}"), height)
-    layout["margin"] = {"l": 90, "r": 30, "t": 30, "b": 70}
-    return go.Figure({"data": data, "layout": layout}, _validate=False)
+    lay["margin"] = {"l": 90, "r": 30, "t": 30, "b": 70}
+    return go.Figure({"data": data, "layout": lay}, _validate=False)
 
 
 # ---- the probe text coloured by one unit (HTML)
 
-_POS, _NEG = (214, 39, 40), (31, 119, 180)  # red for positive values, blue for negative ones
+_POS, _NEG = PALETTE["red"], PALETTE["blue"]  # positive values red, negative ones blue
 
 
 def value_color(v: float, lo: float, hi: float) -> str:
     """Background for a value on a scale lo..hi: diverging around 0 (blue < 0 < red) when lo < 0, else
     white (lo) to red (hi). Transparent for nan."""
-    if not np.isfinite(v):
-        return "transparent"
-    if lo < 0:
-        a = float(np.clip(v / max(hi, -lo, 1e-12), -1.0, 1.0))
-        rgb, a = (_POS, a) if a >= 0 else (_NEG, -a)
-    else:
-        a = float(np.clip((v - lo) / max(hi - lo, 1e-12), 0.0, 1.0))
-        rgb = _POS
-    return f"rgba({rgb[0]},{rgb[1]},{rgb[2]},{0.85 * a:.2f})"
+    return value_colors([v], lo, hi)[0]
 
 
 def value_colors(values, lo: float, hi: float) -> list[str]:
@@ -241,7 +236,7 @@ def value_colors(values, lo: float, hi: float) -> list[str]:
     else:
         a = np.clip((v - lo) / max(hi - lo, 1e-12), 0.0, 1.0)
         pos = np.ones(len(v), dtype=bool)
-    red, blue = "rgba({},{},{},".format(*_POS), "rgba({},{},{},".format(*_NEG)
+    red, blue = (rgba(c, 1.0).rsplit(",", 1)[0] + "," for c in (_POS, _NEG))  # 'rgba(r,g,b,'
     return [f"{red if p else blue}{0.85 * x:.2f})" if np.isfinite(x) else "transparent"
             for p, x in zip(pos.tolist(), a.tolist(), strict=True)]
 
@@ -261,7 +256,7 @@ def unit_text_html(text: str, values, lo: float = -1.0, hi: float = 1.0, label: 
                    "</span>" + ("<br>" if c == "\n" else ""))
     return ('<div class="charviz-unit-text" style="font-family:monospace;font-size:1.15rem;line-height:1.55;'
             'white-space:pre-wrap;word-break:break-all;max-height:22rem;overflow-y:auto;padding:6px;'
-            'border:1px solid #ddd;border-radius:4px">' + "".join(out) + "</div>")
+            f'border:1px solid {PALETTE["light grey"]};border-radius:4px">' + "".join(out) + "</div>")
 
 
 def scale_legend_html(lo: float, hi: float) -> str:
