@@ -1,31 +1,19 @@
 """AppTest: the Hidden page (every cell type, views, row orders, unit choice, unknown characters, empty
 probe, bad regex, freeze, following the training)."""
 
-import base64
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_app_predict import arr
 
 from charviz.hidden import rank_units, similarity_order, text_features
 from charviz.inspect import memory_trace
 
 ROOT = Path(__file__).resolve().parents[1]
-DTYPES = {"f4": np.float32, "f8": np.float64, "i1": np.int8, "i2": np.int16, "i4": np.int32, "u1": np.uint8,
-          "u2": np.uint16, "u4": np.uint32}
 CODE = "def f(a, b):\n    return g(a, 'x(y') + [b, 2]\n\nclass C:\n    s = \"no\"\n"
-
-
-def arr(v):
-    """A plotly JSON array (plain list or base64 typed array) -> numpy."""
-    if isinstance(v, dict) and "bdata" in v:
-        a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=DTYPES[v["dtype"]])
-        if "shape" in v:
-            a = a.reshape([int(s) for s in str(v["shape"]).split(",")])
-        return a
-    return np.asarray(v)
 
 
 def charts(at) -> dict:

@@ -8,7 +8,8 @@ Chromium). Screenshots go to test-artifacts/.
 import re
 
 import pytest
-from test_browser_train import TIMEOUT_MS, no_exception, shot, sidebar_button, wait_idle, wait_step_above
+from conftest import no_exception, shot
+from test_browser_train import TIMEOUT_MS, sidebar_button, wait_idle, wait_step_above
 
 pytestmark = pytest.mark.browser
 

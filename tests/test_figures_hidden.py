@@ -4,7 +4,7 @@ escaped HTML."""
 import numpy as np
 import plotly.graph_objects as go
 import pytest
-from test_app_hidden import arr
+from test_app_predict import arr
 
 from charviz.data import show_char
 from charviz.figures import hidden as fh

@@ -57,8 +57,10 @@ def _default(ws: Workspace) -> None:
     st.session_state[PROBE_KEY] = default_probe(ws.run.trainer.val_text, ws.text)
 
 
-def hidden_page() -> None:
-    """Probe box and Freeze toggle, then the live panel."""
+def page() -> None:
+    """The Hidden page: title and intro, probe box and Freeze toggle, then the live panel."""
+    st.title(t("hidden.title"))
+    st.markdown(t("hidden.intro"))
     ws = get_workspace()
     _restore_probe(ws)
     left, right = st.columns([5, 1], vertical_alignment="bottom")
