@@ -19,20 +19,22 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from screenshots import app_page, choose  # noqa: E402
-from screenshots_predict import nav_link, open_page, wait_idle  # noqa: E402
+from screenshots_predict import nav_link, wait_idle  # noqa: E402
 
 
 def load_checkpoint(page, url: str, path: Path) -> None:
     """Train page: the Python text, then the checkpoint (its model replaces the untrained one)."""
-    open_page(page, url, "Train")
-    choose(page, "built-in text", "python")
+    page.goto(f"{url}/?text=python")  # a demo link: the Python text
+    page.locator("[data-testid='stSidebar']").get_by_text("python").first.wait_for(timeout=120_000)
+    wait_idle(page, 1000)
+    nav_link(page, "Train").click()
     wait_idle(page, 1500)
     page.get_by_text("Save or load a checkpoint").click()
     page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(path))
     page.get_by_text("Uploading").first.wait_for(state="hidden", timeout=60_000)
     wait_idle(page, 1000)
     page.locator(".st-key-ckpt_load button").click()
-    page.get_by_text("Loaded ").first.wait_for(timeout=60_000)
+    page.get_by_text("Loaded ").first.wait_for(timeout=120_000)
     wait_idle(page, 500)
 
 
@@ -61,7 +63,7 @@ def main() -> None:
         wait_idle(page, 4000)
         scroll_to(page, ".st-key-hidden_view")
         page.screenshot(path=str(out / "hidden.png"))
-        scroll_to(page, ".st-key-hidden_curve")
+        scroll_to(page, ".st-key-hidden_unit")
         page.screenshot(path=str(out / "hidden-unit.png"))
         scroll_to(page, ".st-key-hidden_pca")
         page.screenshot(path=str(out / "hidden-finder.png"))

@@ -113,7 +113,10 @@ def test_unit_finder_ranks_by_the_models_correlation(monkeypatch):
     at.selectbox(key="hidden_order").set_value("similarity").run()
     rows = charts(at)["hidden_heatmap"]["data"][0]["y"]
     assert rows == [f"unit {u}" for u in similarity_order(mt.hidden)]
-    # the best-unit button selects it, and the coloured text then shows that unit
+    assert at.number_input(key="hidden_unit").value == want.best  # a new property shows its best unit
+    # another unit chosen by hand; the best-unit button brings the best back, and the curve shows it
+    at.number_input(key="hidden_unit").set_value(int(want.order[-1])).run()
+    assert at.number_input(key="hidden_unit").value == int(want.order[-1])
     at.button(key="hidden_best").click().run()
     assert at.number_input(key="hidden_unit").value == want.best
     curve = charts(at)["hidden_curve"]["data"][0]

@@ -22,6 +22,7 @@ MAX_PROBE = 2000  # characters in the probe box (all of them are drawn)
 PROBE_KEY, KEEP_KEY, SOURCE_KEY = "hidden_probe", "_hidden_probe_keep", "_hidden_probe_source"
 FREEZE_KEY, HELD_KEY = "hidden_freeze", "_hidden_held"
 UNIT_KEY, CHART_KEY, PICKED_KEY = "hidden_unit", "hidden_heatmap", "_hidden_picked"
+PROP_SEEN_KEY = "_hidden_property_seen"  # the property the unit was last chosen for
 TOP_UNITS = 10  # rows of the unit finder's table
 DEFAULT_REGEX = r"\bself\b"
 CHART_CONFIG = {"displayModeBar": False}
@@ -155,7 +156,10 @@ def _draw(ws: Workspace, raw: str) -> None:
     ranked = res.ranking is not None and res.ranking.best is not None
     strip = res.ranking.r if ranked else None
 
-    # the unit: clicked in the heatmap, chosen in the box, or the best one for the property
+    # the unit: the best one for a newly chosen property, then a click in the heatmap or the box
+    if ranked and st.session_state.get(PROP_SEEN_KEY) != (prop, regex):
+        st.session_state[UNIT_KEY] = res.ranking.best
+    st.session_state[PROP_SEEN_KEY] = (prop, regex)
     _picked_unit(H)
     if st.session_state.get(UNIT_KEY) is None or not 0 <= int(st.session_state[UNIT_KEY]) < H:
         st.session_state[UNIT_KEY] = res.ranking.best if ranked else 0
