@@ -46,6 +46,14 @@ def _long(cell: str) -> Setup:
     return Setup("long-range", RACE.k, RACE.config(cell))
 
 
+MEMORY_PROBE = (
+    "def area(shape, scale=1.0):\n"
+    '    if shape.kind in ("circle", "disc"):\n'
+    "        return scale * (pi * shape.r ** 2)\n"
+    "    return scale * (shape.w * shape.h)\n"
+)
+
+
 CHAPTERS = (
     Chapter(1, "predict_next", _hello(16), ("steps_probs", "topk"), probe="hello"),
     Chapter(2, "one_hot", _hello(8), ("hello",), probe="hello"),
@@ -54,7 +62,8 @@ CHAPTERS = (
     Chapter(5, "truncation", _python("rnn", 64, 8), ("flow", "loss")),
     Chapter(6, "vanishing", _python("rnn", 128, 32, lr=0.01, clip=1.0), ("scalar", "flow")),
     Chapter(7, "long_range", _long("lstm"), ("race_recall", "race_loss"), race=RACE),
-    Chapter(8, "memory", _hello(8), ("hello_hidden",), probe="hello"),
+    # an LSTM on Python source: within a few minutes a unit tracks "inside brackets" (docs: the Hidden page)
+    Chapter(8, "memory", _python("lstm", 128, 64), ("hidden_units", "hidden_unit_text"), probe=MEMORY_PROBE),
 )
 FIRST, LAST = 1, len(CHAPTERS)
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from charviz import figures, lecture
+from charviz import figures, hidden, lecture
 from charviz.data import show_text
+from charviz.figures import hidden as hidden_figures
 from charviz.hello import BLOG_ORDER, hello_trace
 from charviz.i18n import t
 from charviz.inspect import forward_trace, gradient_flow, scalar_bptt
@@ -125,6 +126,18 @@ def draw_figure(name: str, ch: lecture.Chapter, ws, snap) -> None:
         trace = hello_trace(model, vocab)
         st.plotly_chart(figures.hello_figure(trace, BLOG_ORDER), key=key, theme=None,
                         config={"displayModeBar": False})
+    elif name in ("hidden_units", "hidden_unit_text"):
+        text = _probe(ch.probe, vocab, own, 400)
+        res = hidden.probe(model, vocab, text, "h", "in_brackets", order="correlation")
+        best = res.ranking.best if res.ranking is not None else None
+        if name == "hidden_units":
+            st.plotly_chart(hidden_figures.unit_heatmap(res.values, list(text), res.order, "h", selected=best,
+                                                        strip=res.ranking.r if best is not None else None,
+                                                        strip_title=t("lecture.memory_strip")),
+                            key=key, theme=None, config={"displayModeBar": False})
+        elif best is not None:
+            st.caption(t("lecture.memory_best", unit=best, r=f"{res.ranking.r[best]:+.2f}"))
+            st.html(hidden_figures.unit_text_html(text, res.values[:, best], -1.0, 1.0, "h"))
     elif name == "loss":
         st.plotly_chart(figures.loss_figure(snap.history, snap.val_history, len(vocab)), key=key, theme=None)
     elif name == "grad_norm":
