@@ -96,3 +96,28 @@ def test_gradients_and_hello_have_the_slider():
     assert not at.exception
     assert "step 0" in texts(at)
     assert next(m.value for m in at.metric if m.label == "training steps") == "0"
+
+
+def _heatmap_z(at) -> np.ndarray:
+    spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "hidden_heatmap" in c.proto.id)
+    z = spec["data"][0]["z"]
+    if isinstance(z, dict):  # plotly's base64 typed array
+        import base64
+
+        return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"])
+    return np.asarray(z, dtype=np.float64).ravel()
+
+
+def test_hidden_page_slider_draws_the_kept_model():
+    at = app("pages/hidden.py")
+    for _ in range(6):
+        at.button(key="sb_step").click().run()
+    at.run()
+    now = _heatmap_z(at)
+    at.select_slider(key="rewind_slider_hidden").set_value(0).run()
+    assert not at.exception
+    assert "step 0" in texts(at)  # the banner says which step is drawn
+    early = _heatmap_z(at)
+    assert early.shape == now.shape and not np.allclose(early, now)
+    at.select_slider(key="rewind_slider_hidden").set_value("now").run()
+    assert np.allclose(_heatmap_z(at), now)

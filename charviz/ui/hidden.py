@@ -15,6 +15,7 @@ from charviz import tables
 from charviz.figures import hidden as fig
 from charviz.hidden import FEATURES, ORDERS, REGEX, VIEWS, default_probe, key_pending, probe
 from charviz.i18n import t
+from charviz.ui.rewind import model_for_view, rewind_slider, view_banner
 from charviz.ui.session import Workspace, get_workspace
 from charviz.ui.sidebar import live_every
 
@@ -71,6 +72,7 @@ def page() -> None:
     right.toggle(t("hidden.freeze"), key=FREEZE_KEY, help=t("hidden.freeze_help"))
     right.button(t("hidden.probe_reset"), key="hidden_probe_default", on_click=_default, args=(ws,),
                  width="stretch")
+    rewind_slider("hidden", ws.run)
     frozen = bool(st.session_state.get(FREEZE_KEY))
 
     @st.fragment(run_every=None if frozen else live_every(ws))
@@ -121,7 +123,9 @@ def _picked_unit(H: int) -> None:
 def _draw(ws: Workspace, raw: str) -> None:
     snap = page_snapshot(ws)
     _status(snap, ws)
-    vocab, model = snap.vocab, snap.model
+    view = model_for_view(snap, ws.run)  # the live (or frozen) model, or the kept one at the slider's step
+    view_banner(view)
+    vocab, model = snap.vocab, view.model
     known, dropped = vocab.drop_unknown(raw)
     if dropped:
         st.html(tables.prefix_html(raw, dropped))
