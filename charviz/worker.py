@@ -679,6 +679,12 @@ class ProcessRun:
 
     # -- reading ----------------------------------------------------------------------------------------------
 
+    def drop_copies(self) -> None:
+        """Forget the frozen model (remade on the next snapshot()): a released run keeps only what cannot be
+        remade (as TrainingRun.drop_copies)."""
+        with self.lock:
+            self._frozen = None
+
     def snapshot(self, wait: bool = False) -> Snapshot:
         """Copies of metrics and a frozen model (remade only when the step changed). Never waits for training."""
         with self.lock:

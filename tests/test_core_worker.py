@@ -210,3 +210,17 @@ def test_pause_without_waiting_reports_busy_until_the_model_is_back(pool):
     run.start()
     wait_until(lambda: run.snapshot().step > n + 2, "training after the quick pause/start")
     run.stop()
+
+
+def test_a_released_process_run_drops_its_model_copy_and_remakes_it(pool):
+    """The session's on_release calls drop_copies() on whichever run it holds (thread or process)."""
+    run = ProcessRun(Trainer(TEXT, TrainConfig(**CFG)), pool=pool)
+    run.step_once()
+    before = run.snapshot()
+    run.drop_copies()
+    assert run._frozen is None
+    after = run.snapshot()
+    assert after.step == before.step and after.model is not before.model
+    for a, b in zip(before.model.parameters(), after.model.parameters(), strict=True):
+        assert torch.equal(a, b)
+    run.stop()
