@@ -75,14 +75,17 @@ def test_typing_while_training_shows_a_changing_prediction(app_server, page):
     # drawn from a later step of the model
     first, first_step = page.evaluate(TOPK_VALUES), model_step(page)
     assert first is not None and json.loads(first)[1], "no bar values found on the top-k chart"
-    changed = False
-    for _ in range(80):  # up to 20 s on a loaded machine; usually the first redraw (~1 s)
+    # (plotly redraws a chart asynchronously: the caption's step can lead the bars by a redraw, so wait for
+    # both to have moved on rather than reading one the moment the other changed)
+    changed = advanced = False
+    for _ in range(80):  # up to 20 s on a loaded machine; usually the first redraws (~1-2 s)
         page.wait_for_timeout(250)
-        if page.evaluate(TOPK_VALUES) != first:
-            changed = True
+        changed = changed or page.evaluate(TOPK_VALUES) != first
+        advanced = advanced or model_step(page) > first_step
+        if changed and advanced:
             break
     assert changed, "the prediction did not change while the model trained"
-    assert model_step(page) > first_step, "the prediction is not drawn from the model as it trains"
+    assert advanced, "the prediction is not drawn from the model as it trains"
 
     # an unknown character is explained, the rest still predicts
     type_prefix(page, "helZ")
