@@ -110,7 +110,7 @@ def nav(page, name: str):
     return page.locator("[data-testid='stSidebarNav'] a").filter(has_text=re.compile(f"{name}$"))
 
 
-def page_switches(page, reps: int) -> list[float]:
+def page_switches(page, reps: int, verbose: bool = False) -> list[float]:
     order = ["Predict", "Gradients", "Hello", "Train", "Hidden", "Predict", "Train"]
     out = []
     for i in range(reps):
@@ -124,6 +124,8 @@ def page_switches(page, reps: int) -> list[float]:
             out.append((time.perf_counter() - t0) * 1000)
         except Exception:  # noqa: BLE001
             out.append(-1)
+        if verbose:
+            print(f"  -> {name}: {out[-1]:.0f} ms", flush=True)
     return out
 
 
@@ -132,6 +134,7 @@ def main() -> None:
     ap.add_argument("--hogs", type=int, default=0, help="CPU-hog processes to run during the measurement")
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--viewport", default="1280x720")
+    ap.add_argument("--verbose", action="store_true", help="print each page switch")
     ap.add_argument("--only", nargs="*", choices=["clicks", "pages", "keys"], default=["clicks", "pages", "keys"])
     a = ap.parse_args()
     w, h = (int(v) for v in a.viewport.split("x"))
@@ -156,7 +159,7 @@ def main() -> None:
                 print(rows[-1], flush=True)
             if "pages" in a.only:
                 l0 = load()
-                rows.append(("page switch", summary(page_switches(page, a.reps + 4)), l0, load()))
+                rows.append(("page switch", summary(page_switches(page, a.reps + 4, a.verbose)), l0, load()))
                 print(rows[-1], flush=True)
             if "keys" in a.only:
                 nav(page, "Predict").click()
