@@ -50,10 +50,10 @@ class Score:
 
     predicted: str  # the most likely next character at each of the four steps
     right: int  # how many of them are the target's
-    mean_loss: float  # mean -ln p(target character), nats
+    mean_bits: float  # mean -log2 p(target character), bits
 
 
 def score(trace: Trace) -> Score:
-    """The score of a `hello_trace`: predictions, how many are right, and the mean loss."""
+    """The score of a `hello_trace`: predictions, how many are right, and the mean loss in bits."""
     pred = predictions(trace)
-    return Score(pred, sum(a == b for a, b in zip(pred, TARGET, strict=True)), float(trace.losses.mean()))
+    return Score(pred, sum(a == b for a, b in zip(pred, TARGET, strict=True)), float(trace.bits.mean()))

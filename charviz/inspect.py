@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from charviz.data import Vocab
 from charviz.model import CharRNN, State
+from charviz.units import LN2
 
 
 def _unroll(model: CharRNN, x: torch.Tensor, h0: State | None = None):
@@ -109,6 +110,11 @@ class Trace:
             itos=self.itos,
             offset=self.offset + start,
         )
+
+    @property
+    def bits(self) -> np.ndarray:
+        """(T,) the loss at every step in bits: -log2 p(true next) = losses / ln 2; nan for the last row."""
+        return self.losses / LN2
 
     @property
     def target_probs(self) -> np.ndarray:
@@ -257,7 +263,7 @@ class GradFlow:
 
     chars: list[str]  # (T,) input characters
     targets: list[str]  # (T,) target characters
-    loss: np.ndarray  # (T,) L_t = -ln p(target_t) in nats
+    loss: np.ndarray  # (T,) L_t = -ln p(target_t) in nats (what training differentiates: d/dlogits = p - onehot)
     grad_norm_total: np.ndarray  # (T,) ||dL/dh_t||, L = sum_t L_t, every path through later steps included
     grad_norm_last: np.ndarray  # (T,) ||dL_T/dh_t||: how much of the last step's loss reaches step t
     saliency: np.ndarray  # (T,) ||dL_T/dx_t||: how much the last prediction depends on input t

@@ -28,7 +28,7 @@ def step_table(trace) -> pd.DataFrame:
             t("tables.input"): [show_char(c) for c in trace.chars],
             t("tables.true_next"): [show_char(c) if c is not None else "" for c in trace.targets],
             t("tables.p_true"): p_true,
-            t("tables.loss"): trace.losses,
+            t("tables.loss"): trace.bits,
             t("tables.likely"): [show_char(trace.itos[int(i)]) for i in pred],
             t("tables.p_likely"): trace.probs[np.arange(T), pred] if T else np.zeros(0),
         }

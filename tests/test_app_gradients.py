@@ -106,3 +106,12 @@ def test_an_empty_box_unrolls_the_default_sequence():
     assert not at.exception
     assert at.text_area(key="g_text").placeholder and len(_charts(at)) == 5
     assert not any("at least two characters" in i.value for i in at.info)
+
+
+def test_page_names_the_unit_of_the_loss_it_differentiates():
+    # issue 12 "Units": the gradients here are of -ln p (nats, what training differentiates); the page says so
+    # and gives the factor to bits, the unit every other page shows the loss in
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    intro = next(m.value for m in at.markdown if "backpropagation through time" in m.value)
+    assert "−ln p" in intro and "nats" in intro and "ln 2" in intro

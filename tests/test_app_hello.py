@@ -1,8 +1,11 @@
 """AppTest: the hello page. Untrained the predictions are wrong; Train makes them e, l, l, o."""
 
+import base64
 import json
 from pathlib import Path
 
+import numpy as np
+import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,3 +49,22 @@ def test_step_reset_and_hidden_size():
     assert not at.exception
     fig = json.loads(at.get("plotly_chart")[-1].proto.spec)
     assert fig["layout"]["yaxis2"]["ticktext"] == [f"h[{i}]" for i in range(7)]
+
+
+def test_mean_loss_is_in_bits():
+    # issue 12 "Units": the Hello page's mean loss is -log2 p(target) in bits, like the rest of the app
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.button(key="hello_step").click().run()
+    assert not at.exception
+    tr = at.session_state["hello_trainer"]
+    fig = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    softmax = next(d for d in fig["data"] if d.get("yaxis") == "y4")  # block 4: p_t, rows h, e, l, o
+    z = softmax["z"]
+    p = (np.frombuffer(base64.b64decode(z["bdata"]), dtype=np.float32).reshape(4, 4)
+         if isinstance(z, dict) else np.asarray(z))  # (rows h, e, l, o) x (steps)
+    rows = {c: i for i, c in enumerate("helo")}
+    want = float(np.mean([-np.log2(p[rows[c], i]) for i, c in enumerate("ello")]))
+    m = next(m for m in at.metric if m.label == "mean loss −log₂ p(target)")
+    assert m.value.endswith(" bits") and "nats" not in m.value
+    assert float(m.value.split()[0]) == pytest.approx(want, abs=1.5e-3)
+    assert tr.steps == 1

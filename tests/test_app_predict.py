@@ -150,3 +150,47 @@ def test_through_the_app_entry_point():
     at.switch_page("pages/predict.py").run()
     assert not at.exception
     assert len(charts(at)) >= 2
+
+
+def numpy_bits(model, vocab, text):
+    """-log2 p(text[t+1] | text[:t+1]) for a vanilla RNN, computed in float64 numpy from the weights alone
+    (an independent reference for the page's loss panel: no charviz.inspect, no torch arithmetic)."""
+    w = {n: p.detach().double().numpy() for n, p in model.named_parameters()}
+    h = np.zeros(w["rnn.weight_hh_l0"].shape[0])
+    out = []
+    for c, nxt in zip(text[:-1], text[1:], strict=True):
+        x = np.zeros(len(vocab.itos))
+        x[vocab.itos.index(c)] = 1.0
+        h = np.tanh(w["rnn.weight_ih_l0"] @ x + w["rnn.bias_ih_l0"] + w["rnn.weight_hh_l0"] @ h + w["rnn.bias_hh_l0"])
+        y = w["head.weight"] @ h + w["head.bias"]
+        logp = y - y.max() - np.log(np.exp(y - y.max()).sum())
+        out.append(-logp[vocab.itos.index(nxt)] / np.log(2.0))
+    return np.array(out)
+
+
+def test_loss_panel_and_table_are_bits_of_the_true_next_character():
+    # issue 12 "Units": the Train page and the sidebar speak bits/char, so Predict's per-step loss must be
+    # -log2 p(true next) in bits too, and say so (it was -ln p in nats, 0.69x the bits)
+    at = run_page()
+    ws = workspace(at)
+    for _ in range(5):  # a little trained: the losses differ from step to step
+        ws.run.step_once()
+    at.text_input(key="predict_prefix").set_value("hello").run()
+    assert not at.exception
+    snap = ws.run.snapshot()
+    assert snap.config.cell == "rnn"
+    want = numpy_bits(snap.model, snap.vocab, "hello")  # 4 steps with a known next character
+    probs = charts(at)[1]
+    panel = next(d for d in probs["data"] if d["type"] == "bar")
+    got = arr(panel["x"]).astype(np.float64)
+    np.testing.assert_allclose(got[:4], want, rtol=1e-5)
+    assert np.isnan(got[4])  # the last step has no known next character
+    axis = probs["layout"]["xaxis2"]["title"]["text"]
+    assert "log₂" in axis and "bits" in axis and "ln p" not in axis.replace("log₂", "")
+    assert "bits" in panel["hovertemplate"] and "nats" not in panel["hovertemplate"]
+    set_view(at, "table")
+    summary = at.dataframe[0].value
+    assert "loss −log₂ p (bits)" in summary.columns
+    np.testing.assert_allclose(summary["loss −log₂ p (bits)"][:4], want, rtol=1e-5)
+    words = " ".join(m.value for m in at.markdown)
+    assert "−log₂ p" in words and "−ln p" not in words and "nats" not in words

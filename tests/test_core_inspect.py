@@ -56,6 +56,11 @@ def test_trace_probs_onehot_targets_and_losses(vocab):
     np.testing.assert_allclose(tr.losses[:-1], ce, rtol=1e-5)
     assert np.isnan(tr.losses[-1])
     np.testing.assert_allclose(tr.target_probs[:-1], np.exp(-ce), rtol=1e-5)
+    # the same loss in bits (what every page shows): -log2 p = nats / ln 2; a window keeps it row by row
+    np.testing.assert_allclose(tr.bits[:-1], ce / np.log(2.0), rtol=1e-5)
+    np.testing.assert_allclose(tr.bits[:-1], -np.log2(tr.target_probs[:-1]), rtol=1e-5)
+    assert np.isnan(tr.bits[-1])
+    np.testing.assert_allclose(tr.window(2, 5).bits, tr.bits[2:5])
 
 
 def test_predict_next_agrees_with_last_trace_row(vocab):

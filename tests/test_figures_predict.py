@@ -146,9 +146,9 @@ def test_prob_heatmap_shape_labels_scale_and_true_next_boxes(small):
     assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
     # a box at each row's true next character (e, l, l, o), none on the last row (no next character)
     assert boxes(fig) == [(vocab.stoi[c], t) for t, c in enumerate("ello")]
-    # the side panel lists each step's loss -ln p(true) and p(true)
+    # the side panel lists each step's loss -log2 p(true) in bits and p(true)
     side = fig.data[-1]
-    np.testing.assert_allclose(side.x[:4], tr.losses[:4], rtol=1e-6)
+    np.testing.assert_allclose(side.x[:4], -np.log2(tr.target_probs[:4]), rtol=1e-5)
     assert side.text[1] == f"p={tr.target_probs[1]:.2f}" and side.text[4] == ""
     # hover: step and input char (y), candidate (x), probability (z) and logit (customdata)
     for part in ("step %{y}", "candidate %{x}", "p = %{z", "logit = %{customdata"):
@@ -253,11 +253,11 @@ def test_hello_trains_to_ello():
     tr = hello_trainer(4, seed=0)
     before = hello_trace(tr.model, tr)
     assert predictions(before) != "ello"
-    sc = score(before)  # by hand: count the letters equal to "ello", average -ln p(target) over the 4 steps
+    sc = score(before)  # by hand: count the letters equal to "ello", average -log2 p(target) over the 4 steps
     assert sc.predicted == predictions(before)
     assert sc.right == sum(a == b for a, b in zip(sc.predicted, "ello", strict=True)) < 4
     p_target = [before.probs[i, before.itos.index(c)] for i, c in enumerate("ello")]
-    assert sc.mean_loss == pytest.approx(float(np.mean(-np.log(p_target))), rel=1e-5)
+    assert sc.mean_bits == pytest.approx(float(np.mean(-np.log2(p_target))), rel=1e-5)
     for _ in range(200):
         tr.step()
     trace = hello_trace(tr.model, tr)
@@ -276,7 +276,7 @@ def test_tables_hold_the_trace_numbers(big):
     st_ = tables.step_table(tr)
     assert list(st_["t"]) == list(range(tr.offset, tr.offset + 6))
     np.testing.assert_allclose(st_["p(true next)"], tr.target_probs, equal_nan=True)
-    np.testing.assert_allclose(st_["loss −ln p (nats)"], tr.losses, equal_nan=True)
+    np.testing.assert_allclose(st_["loss −log₂ p (bits)"], -np.log2(tr.target_probs), rtol=1e-5, equal_nan=True)
     assert st_["true next"].iloc[-1] == ""
     m = tables.matrix_table(tr, "probs", max_cols=8)
     assert m.shape == (6, 9)

@@ -68,7 +68,7 @@ def step_heatmap(
     the vocabulary (columns), with the true next character boxed.
 
     kind 'logits': diverging scale centred at 0; 'probs': 0..1, plus a side panel with each step's loss
-    -ln p(true next) and p(true next). For a vocabulary larger than max_cols, the columns are
+    -log2 p(true next) in bits and p(true next). For a vocabulary larger than max_cols, the columns are
     `prediction_columns(trace, max_cols)`; the probability map adds one 'rest' column with the summed
     probability of the others (there is no single logit for it, so the logit map leaves it out).
     numbers: print values in the cells (None: when the grid is small enough to read).
@@ -152,7 +152,7 @@ def step_heatmap(
         "shapes": shapes,
     }
     if side:
-        loss, p_true = trace.losses, trace.target_probs
+        loss, p_true = trace.bits, trace.target_probs
         known = trace.target_ids >= 0
         data.append({
             "type": "bar", "x": f32(np.where(known, loss, np.nan)), "y": rows, "orientation": "h",
@@ -163,7 +163,7 @@ def step_heatmap(
             "hovertext": [f"{t('figures.true_next_hover')} {_plain(trace.targets[i])}" if known[i]
                           else t("figures.next_predicted") for i in range(T)],
             "hovertemplate": f"{step_w} %{{y}}<br>%{{hovertext}}<br>p = %{{customdata[0]:.4f}}<br>"
-                             "loss = -ln p = %{customdata[1]:.3f} nats<extra></extra>",
+                             f"{t('figures.loss_true_hover')}<extra></extra>",
         })
         top = float(np.nanmax(np.where(known, loss, np.nan))) if known.any() else 1.0
         layout["xaxis2"] = {

@@ -72,7 +72,7 @@ def _hello_view(tr, slot, key: str = "hello_fig", run: _HelloRun | None = None) 
             view_banner(view)
         st.plotly_chart(figures.hello_figure(trace, BLOG_ORDER), theme=None, key=key,
                         config={"displayModeBar": False})
-    return (view.step if view is not None else tr.steps), sc.right, sc.predicted, sc.mean_loss
+    return (view.step if view is not None else tr.steps), sc.right, sc.predicted, sc.mean_bits
 
 
 def hello_panel(intro: str = "") -> None:
@@ -109,12 +109,12 @@ def hello_panel(intro: str = "") -> None:
                     index=", ".join(f"{c}={i}" for i, c in enumerate(tr.vocab.itos))))
 
 
-def _show_numbers(slot, steps: int, right: int, pred: str, mean_loss: float) -> None:
+def _show_numbers(slot, steps: int, right: int, pred: str, mean_bits: float) -> None:
     with slot.container():
         st.metric(t("hello.steps"), f"{steps:,}")
         st.metric(t("hello.right"), t("hello.right_value", right=right, total=len(TARGET)),
                   help=t("hello.right_help", pred=pred, target=TARGET))
-        st.metric(t("hello.mean_loss"), t("hello.nats", value=f"{mean_loss:.3f}"))
+        st.metric(t("hello.mean_loss"), t("hello.bits", value=f"{mean_bits:.3f}"))
 
 
 def page() -> None:
