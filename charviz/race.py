@@ -122,33 +122,17 @@ class _Background(ThreadState):
     re-checks the run flag under the lock before every unit.
     """
 
+    KIND = "race"
+
     def __init__(self):
-        self.lock = threading.RLock()
-        self.error = ""
-        self._run = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._init_thread()
         self._seconds = 0.0
-
-    def start(self) -> None:
-        if self._stop.is_set():
-            raise RuntimeError("this race was stopped; make a new one")
-        self.error = ""
-        self._run.set()
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="charviz-train", daemon=True)
-            self._thread.start()
-
-    resume = start
 
     def pause(self, wait: bool = True) -> None:
         """Stop after the round in progress. wait=True returns once it is done (then every model has taken the
         same number of steps); wait=False returns at once (the UI: a click never waits for a round; what it
         reads, snapshot(), is published only between rounds)."""
-        self._run.clear()
-        if wait:
-            with self.lock:
-                pass
+        super().pause(wait)
 
     def revive(self) -> None:
         """After stop() (the tab's connection was lost): a fresh, paused thread may be started again."""
@@ -156,14 +140,6 @@ class _Background(ThreadState):
             self._stop.clear()
             self._run.clear()
             self._thread = None
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        self._run.set()
-        t_ = self._thread
-        if t_ is not None and t_ is not threading.current_thread():
-            t_.join(timeout)
-        self._run.clear()
 
     def _loop(self) -> None:
         while not self._stop.is_set():

@@ -83,12 +83,22 @@ class Snapshot:
 
 class ThreadState:
     """The state of a run trained by a background thread (TrainingRun here, Race and Sweep in charviz.race):
-    idle until started, then running or paused, stopped for good. Uses the owner's _stop and _run events
-    and its _thread."""
+    idle until started, then running or paused, stopped for good; and the thread's start-up and end, written
+    once. The subclass calls `_init_thread()` in its constructor and provides `_loop()`."""
 
+    KIND = "run"  # what the error of a start after stop() calls it
+
+    lock: threading.RLock
     _stop: threading.Event
     _run: threading.Event
     _thread: threading.Thread | None
+
+    def _init_thread(self) -> None:
+        self.lock = threading.RLock()
+        self.error = ""
+        self._run = threading.Event()  # set while training should proceed
+        self._stop = threading.Event()
+        self._thread = None
 
     @property
     def state(self) -> str:
@@ -102,8 +112,137 @@ class ThreadState:
     def running(self) -> bool:
         return self.state == "running"
 
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
 
-class TrainingRun(ThreadState):
+    def start(self) -> None:
+        """Start (or resume) training in the background thread (made on the first start)."""
+        if self._stop.is_set():
+            raise RuntimeError(f"this {self.KIND} was stopped; make a new one")
+        self.error = ""
+        self._run.set()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="charviz-train", daemon=True)
+            self._thread.start()
+
+    def resume(self) -> None:
+        self.start()
+
+    def pause(self, wait: bool = True) -> None:
+        """Stop after the unit of work in progress. With `wait`, return once it is done (the loop re-checks the
+        run flag under the lock before every unit); without (the UI's Pause), at once."""
+        self._run.clear()
+        if wait:
+            with self.lock:
+                pass
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the thread and wait for it (it finishes at most the unit it is in)."""
+        self._stop.set()
+        self._run.set()  # wake it so it sees the stop
+        t = self._thread
+        if t is not None and t is not threading.current_thread():
+            t.join(timeout)
+        self._run.clear()
+
+    def _loop(self) -> None:
+        raise NotImplementedError
+
+
+class RunBase:
+    """What every single-model training run shares (TrainingRun here, ProcessRun in charviz.worker): the
+    constructor's arguments, the metric histories, the rewind snapshots (charviz.snapshots), the divergence
+    guard (charviz.guard) with Restore, and the bookkeeping after each step. A subclass has `lock`, `pause()`
+    and `_frozen` (the readers' model copy), and may extend `_restored()`."""
+
+    lock: threading.RLock
+    _frozen: object
+
+    def _init_run(self, trainer: Trainer, history_capacity: int, eval_every_s: float,
+                  pause_on_nonfinite: bool) -> None:
+        self.trainer = trainer
+        self.history = History(history_capacity)
+        self.val_history = History(history_capacity // 4)
+        self.eval_every_s = eval_every_s
+        self.pause_on_nonfinite = pause_on_nonfinite
+        self.last: StepStats | None = None
+        self.error = ""
+        self._last_eval = 0.0
+        self._eval_step = -1
+        self._eval_cost = 0.0  # seconds the last evaluation took
+        self.snapshots = SnapshotStore(max_bytes=limits.SNAPSHOT_BYTES)  # earlier weights (rewind), bounded
+        self.snapshots.add(trainer.steps, trainer.model)
+        self.guard = DivergenceGuard.for_trainer(trainer)  # divergence detection + the last good state
+        self.restores: list[tuple[int, int]] = []
+
+    def _after_step(self, stats: StepStats, rate: float) -> None:
+        """Record a step the trainer just took: its row, the guard, the snapshot; a refused step sets `error`."""
+        self.last = stats
+        self.history.add(self._record(stats, rate))
+        self.guard.observe(self.trainer, stats)
+        if stats.applied:
+            self.snapshots.add(self.trainer.steps, self.trainer.model)
+        if not stats.applied and self.pause_on_nonfinite:
+            self.error = f"step refused: {stats.reason}"
+
+    @staticmethod
+    def _record(s: StepStats, rate: float) -> dict:
+        return {
+            "step": s.step,
+            "loss": s.loss,
+            "bits": s.bits,
+            "grad_norm": s.grad_norm,
+            "grad_norm_clipped": s.grad_norm_clipped,
+            "clipped": s.clipped,
+            "chars_per_sec": rate or s.chars_per_sec,  # wall-clock rate (the step's own at the first steps)
+            "applied": s.applied,
+            "lr": s.lr,
+        }
+
+    def _maybe_evaluate(self, force: bool = False) -> None:
+        now = time.monotonic()
+        t = self.trainer
+        if t.steps == self._eval_step:
+            return
+        # evaluate every eval_every_s, but never spend more than ~5% of the time on it (large held-out texts)
+        if force or now - self._last_eval >= max(self.eval_every_s, 19 * self._eval_cost):
+            t0 = time.perf_counter()
+            v = t.evaluate()
+            self._eval_cost = time.perf_counter() - t0
+            self._last_eval, self._eval_step = now, t.steps
+            self.val_history.add({"step": t.steps, "val_loss": v, "val_bits": to_bits(v)})
+
+    def _guard_fields(self) -> dict:
+        """The Snapshot's divergence fields, from the guard as it is now."""
+        g = self.guard
+        return {
+            "diverging_bits": g.median_bits() if g.diverging else None,
+            "good_step": g.good.step if g.good is not None else None,
+            "restores": list(self.restores),
+        }
+
+    def restore_last_good(self) -> GoodState | None:
+        """Pause, and put back the last good weights, optimizer state and carried hidden state (from before the
+        divergence started; see charviz.guard). The step count goes on (it counts updates done); the learning
+        rate and clipping stay as they are now. -> the state restored, or None when there is none."""
+        self.pause()
+        with self.lock:
+            good = self.guard.restore(self.trainer)
+            if good is not None:
+                self.restores.append((self.trainer.steps, good.step))
+                self.error = ""
+                self._frozen = None  # same step count, other weights
+                self._eval_step = -1
+                self._maybe_evaluate(force=True)
+                self._restored()
+        return good
+
+    def _restored(self) -> None:
+        """Called under the lock after a restore (readers' copies to remake)."""
+
+
+class TrainingRun(RunBase, ThreadState):
     """Runs Trainer.step() in a daemon thread with start / pause / resume / step_once / stop.
 
     All access to the trainer goes through `self.lock`. The UI reads `snapshot()`, which copies. A step that
@@ -127,21 +266,9 @@ class TrainingRun(ThreadState):
         eval_every_s: float = 2.0,
         pause_on_nonfinite: bool = True,
     ):
-        self.trainer = trainer
-        self.lock = threading.RLock()
-        self.history = History(history_capacity)
-        self.val_history = History(history_capacity // 4)
-        self.eval_every_s = eval_every_s
-        self.pause_on_nonfinite = pause_on_nonfinite
-        self.last: StepStats | None = None
-        self.error = ""
-        self._run = threading.Event()  # set while training should proceed
-        self._stop = threading.Event()
+        self._init_thread()
+        self._init_run(trainer, history_capacity, eval_every_s, pause_on_nonfinite)
         self._parked = threading.Event()  # set while the thread waits for the run flag (no step in flight)
-        self._thread: threading.Thread | None = None
-        self._last_eval = 0.0
-        self._eval_step = -1
-        self._eval_cost = 0.0  # seconds the last evaluation took
         self._frozen: tuple[int, CharRNN] | None = None
         self._ends: collections.deque = collections.deque()  # (monotonic time, chars_seen) at step ends
         self._published: Snapshot | None = None  # the latest complete copy, for readers who cannot wait
@@ -149,10 +276,6 @@ class TrainingRun(ThreadState):
         self._copied = threading.Event()  # ... and the thread made it
         self._pending_steps = 0  # Step pressed while a step was in progress: done by the thread
         self._pending: dict = {}  # settings changed while a step was in progress: applied before the next
-        self.snapshots = SnapshotStore(max_bytes=limits.SNAPSHOT_BYTES)  # earlier weights (rewind), bounded
-        self.snapshots.add(trainer.steps, trainer.model)
-        self.guard = DivergenceGuard.for_trainer(trainer)  # divergence detection + the last good state
-        self.restores: list[tuple[int, int]] = []
 
     # -- control -------------------------------------------------------------------------------------------
 
@@ -165,39 +288,16 @@ class TrainingRun(ThreadState):
 
     def start(self) -> None:
         """Start (or resume) training in the background."""
-        if self._stop.is_set():
-            raise RuntimeError("this run was stopped; make a new one")
-        self.error = ""
-        self._ends.clear()  # the speed counts from now: a pause is not training time
-        self._run.set()
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="charviz-train", daemon=True)
-            self._thread.start()
-
-    resume = start
+        if not self._stop.is_set():
+            self._ends.clear()  # the speed counts from now: a pause is not training time
+        ThreadState.start(self)
 
     def pause(self, wait: bool = True) -> None:
         """Stop stepping. With `wait`, return when the step in progress (if any) is done; the thread takes no
         further step (it checks the run flag under the lock before every step). Without (the UI's Pause): at
         once; the step in progress, if any, still finishes."""
-        self._run.clear()
         self._ends.clear()
-        if wait:
-            with self.lock:
-                pass
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop the thread and wait for it (it finishes at most the step it is in)."""
-        self._stop.set()
-        self._run.set()  # wake it so it sees the stop
-        t = self._thread
-        if t is not None and t is not threading.current_thread():
-            t.join(timeout)
-        self._run.clear()
-
-    @property
-    def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        ThreadState.pause(self, wait)
 
     def step_once(self, wait: bool = True) -> StepStats | None:
         """One update (pauses a running run first). With `wait`: now, in the caller's thread. Without (the UI's
@@ -226,21 +326,8 @@ class TrainingRun(ThreadState):
         else:
             self._pending[name] = value
 
-    def restore_last_good(self) -> GoodState | None:
-        """Pause, and put back the last good weights, optimizer state and carried hidden state (from before the
-        divergence started; see charviz.guard). The step count goes on (it counts updates done); the learning
-        rate and clipping stay as they are now. -> the state restored, or None when there is none."""
-        self.pause()
-        with self.lock:
-            good = self.guard.restore(self.trainer)
-            if good is not None:
-                self.restores.append((self.trainer.steps, good.step))
-                self.error = ""
-                self._frozen = None  # same step count, other weights
-                self._eval_step = -1
-                self._maybe_evaluate(force=True)
-                self._copy_locked()  # readers who cannot wait get the restored model, not the diverged one
-        return good
+    def _restored(self) -> None:
+        self._copy_locked()  # readers who cannot wait get the restored model, not the diverged one
 
     def set_lr(self, lr: float) -> None:
         check_lr(lr)  # a bad value raises here, in the caller's thread
@@ -289,18 +376,13 @@ class TrainingRun(ThreadState):
     def _step_locked(self) -> StepStats:
         self._apply_pending()
         stats = self.trainer.step()
-        self.last = stats
         now = time.monotonic()
         ends = self._ends
         ends.append((now, self.trainer.chars_seen))
         while len(ends) > 2 and now - ends[1][0] >= self.RATE_WINDOW_S:
             ends.popleft()
-        self.history.add(self._record(stats, self._rate()))
-        self.guard.observe(self.trainer, stats)
-        if stats.applied:
-            self.snapshots.add(self.trainer.steps, self.trainer.model)
+        self._after_step(stats, self._rate())
         if not stats.applied and self.pause_on_nonfinite:
-            self.error = f"step refused: {stats.reason}"
             self._run.clear()
         return stats
 
@@ -312,33 +394,6 @@ class TrainingRun(ThreadState):
             return 0.0
         (t0, c0), (t1, c1) = ends[0], ends[-1]
         return (c1 - c0) / (t1 - t0) if t1 > t0 else 0.0
-
-    @staticmethod
-    def _record(s: StepStats, rate: float) -> dict:
-        return {
-            "step": s.step,
-            "loss": s.loss,
-            "bits": s.bits,
-            "grad_norm": s.grad_norm,
-            "grad_norm_clipped": s.grad_norm_clipped,
-            "clipped": s.clipped,
-            "chars_per_sec": rate or s.chars_per_sec,  # wall-clock rate (the step's own at the first steps)
-            "applied": s.applied,
-            "lr": s.lr,
-        }
-
-    def _maybe_evaluate(self, force: bool = False) -> None:
-        now = time.monotonic()
-        t = self.trainer
-        if t.steps == self._eval_step:
-            return
-        # evaluate every eval_every_s, but never spend more than ~5% of the time on it (large held-out texts)
-        if force or now - self._last_eval >= max(self.eval_every_s, 19 * self._eval_cost):
-            t0 = time.perf_counter()
-            v = t.evaluate()
-            self._eval_cost = time.perf_counter() - t0
-            self._last_eval, self._eval_step = now, t.steps
-            self.val_history.add({"step": t.steps, "val_loss": v, "val_bits": to_bits(v)})
 
     # -- reading -------------------------------------------------------------------------------------------
 
@@ -385,9 +440,7 @@ class TrainingRun(ThreadState):
             error=self.error,
             chars_per_sec=0.0,
             val_bits=val[-1]["val_bits"] if val else None,
-            diverging_bits=self.guard.median_bits() if self.guard.diverging else None,
-            good_step=self.guard.good.step if self.guard.good is not None else None,
-            restores=list(self.restores),
+            **self._guard_fields(),
         )
         self._published = snap
         self._want_copy.clear()

@@ -10,9 +10,8 @@ from __future__ import annotations
 import os
 
 TRAINING_MODES = ("process", "thread")
-# "thread" until the worker-process run carries the divergence guard (charviz.guard: the Diverging warning and
-# Restore work only on the thread run); CHARVIZ_TRAINING=process opts in
-DEFAULT_TRAINING = "thread"
+# each run in a worker process (charviz.worker); the app falls back to a thread where processes cannot start
+DEFAULT_TRAINING = "process"
 
 
 def _env(name: str) -> str | None:
@@ -29,9 +28,10 @@ def cpu_count() -> int:
 
 
 def training_mode() -> str:
-    """CHARVIZ_TRAINING: 'process' (each run trains in a worker process of its own, so a server uses all its
-    cores and the UI keeps its interpreter; no divergence guard yet) or 'thread' (the default: a thread in the
-    server process, with the divergence guard)."""
+    """CHARVIZ_TRAINING: 'process' (the default: each run trains in a worker process of its own, so a server
+    uses all its cores and the UI keeps its interpreter) or 'thread' (a thread in the server process). Both
+    carry the same controls, rewind snapshots and divergence guard. Where worker processes cannot be started
+    the app trains in a thread anyway (charviz.worker.processes_available)."""
     v = (_env("CHARVIZ_TRAINING") or DEFAULT_TRAINING).lower()
     if v not in TRAINING_MODES:
         raise ValueError(f"CHARVIZ_TRAINING must be one of {TRAINING_MODES}, not {v!r}")

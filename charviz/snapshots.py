@@ -94,6 +94,17 @@ class SnapshotStore:
             while len(self._snaps) > self.budget:
                 self._snaps.pop(_victim([s.step for s in self._snaps]))
 
+    def apply(self, kept: list[int], new: list[tuple[int, dict[str, torch.Tensor]]]) -> None:
+        """Take the decision of a store kept elsewhere (a worker process's, charviz.worker) over the same steps:
+        add the `new` snapshots (step, weights: tensors this store may keep), then keep only the steps in
+        `kept`. The first snapshot (step 0 of this store) stays whatever `kept` says."""
+        keep = set(kept)
+        with self._lock:
+            for step, state in new:
+                if step in keep and (not self._snaps or step > self._snaps[-1].step):
+                    self._snaps.append(WeightSnapshot(step, state))
+            self._snaps = [s for i, s in enumerate(self._snaps) if i == 0 or s.step in keep]
+
     @property
     def steps(self) -> list[int]:
         with self._lock:

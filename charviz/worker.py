@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import multiprocessing as mp
 import os
 import sys
 import threading
 import time
 import types
+from collections import deque
 from dataclasses import asdict, replace
 
 import numpy as np
@@ -34,11 +36,11 @@ import torch
 
 from charviz.config import TrainConfig
 from charviz.data import Vocab
+from charviz.guard import DivergenceGuard, GoodState
 from charviz.model import CharRNN
-from charviz.run import History, Snapshot, TrainingRun
-from charviz.snapshots import SnapshotStore
+from charviz.run import History, RunBase, Snapshot, TrainingRun
+from charviz.snapshots import _victim
 from charviz.train import StepStats, Trainer
-from charviz.units import to_bits
 
 PUBLISH_S = 0.25  # a training worker sends its metrics and weights this often
 FULL_EVERY_S = 2.0  # ... and its whole state (optimizer included) this often (what a crash can lose)
@@ -117,6 +119,50 @@ def stats_from_dict(d: dict | None) -> StepStats | None:
     return None if d is None else StepStats(**d)
 
 
+def good_to_plain(g: GoodState | None) -> dict | None:
+    if g is None:
+        return None
+    return {"step": g.step, "bits": g.bits, "model": to_plain(g.model), "optimizer": to_plain(g.optimizer),
+            "h": to_plain(g.h)}
+
+
+def good_from_plain(d: dict | None) -> GoodState | None:
+    if d is None:
+        return None
+    return GoodState(step=d["step"], bits=d["bits"], model=from_plain(d["model"]),
+                     optimizer=from_plain(d["optimizer"]), h=from_plain(d["h"]))
+
+
+def guard_state(guard: DivergenceGuard, sent: dict | None = None, candidate: bool = True) -> dict:
+    """A DivergenceGuard as plain data. With `sent` (what was sent before, updated here), the kept states
+    (`good`, `candidate`: model and optimizer copies) only when they changed since; without `candidate`, not
+    the candidate (it matters only when the run comes back or a worker dies)."""
+    out = {"window": guard.window, "limit_bits": guard.limit_bits, "keep_every": guard.keep_every,
+           "recent": list(guard.recent), "diverging_since": guard.diverging_since,
+           "healthy": guard._healthy_since_candidate}
+    for name, kept in (("good", guard.good), ("candidate", guard._candidate)):
+        if name == "candidate" and not candidate:
+            continue
+        if sent is None or sent.get(name, ()) is not kept:
+            out[name] = good_to_plain(kept)
+            if sent is not None:
+                sent[name] = kept
+    return out
+
+
+def load_guard_state(guard: DivergenceGuard, d: dict) -> DivergenceGuard:
+    """Put a guard_state() into `guard` (kept states absent from `d` stay as they are). -> guard"""
+    guard.window, guard.limit_bits, guard.keep_every = d["window"], d["limit_bits"], d["keep_every"]
+    guard.recent = deque(d["recent"], maxlen=d["window"])
+    guard.diverging_since = d["diverging_since"]
+    guard._healthy_since_candidate = d["healthy"]
+    if "good" in d:
+        guard.good = good_from_plain(d["good"])
+    if "candidate" in d:
+        guard._candidate = good_from_plain(d["candidate"])
+    return guard
+
+
 # ---------------------------------------------------------------------------------------------------------
 # the worker process
 
@@ -133,19 +179,29 @@ class _Tee(History):
         super().add(row)
 
 
-class _NoSnapshots:
-    def add(self, step, model) -> None:
-        pass
+class _SnapshotFeed:
+    """In the worker: the server's SnapshotStore's choice of steps, made here over every applied step (the
+    same thinning, charviz.snapshots), with the weights of the kept steps the server has not been sent yet."""
 
+    def __init__(self, steps: list[int], budget: int):
+        self.kept = list(steps)
+        self.budget = max(2, budget)
+        self.new: dict[int, dict] = {}  # step -> weights (plain) not sent yet
 
-class _Weights:
-    """Plain weights with the one method SnapshotStore.add reads (state_dict)."""
+    def add(self, step: int, model) -> None:
+        if self.kept and step <= self.kept[-1]:
+            return
+        self.kept.append(step)
+        self.new[step] = to_plain(model.state_dict())
+        while len(self.kept) > self.budget:
+            self.new.pop(self.kept.pop(_victim(self.kept)), None)
 
-    def __init__(self, weights: dict):
-        self._w = weights
-
-    def state_dict(self) -> dict:
-        return {k: torch.from_numpy(v) for k, v in self._w.items()}
+    def take(self) -> tuple[list[tuple[int, dict]], list[int]] | None:
+        """(the new snapshots, the steps kept), or None when nothing changed since the last take."""
+        if not self.new:
+            return None
+        new, self.new = sorted(self.new.items()), {}
+        return new, list(self.kept)
 
 
 def _configure_worker_torch() -> None:
@@ -193,7 +249,10 @@ def _train(conn, job: dict, cache: dict) -> None:
     run = TrainingRun(tr, history_capacity=4, eval_every_s=job["eval_every_s"],
                       pause_on_nonfinite=job["pause_on_nonfinite"])
     run.history, run.val_history = _Tee(4), _Tee(4)  # only `pending` matters here
-    run.snapshots = _NoSnapshots()  # the server keeps the rewind snapshots (from the weights it is sent)
+    # the rewind snapshots and the divergence guard go on from the server's (it keeps them between jobs)
+    feed = run.snapshots = _SnapshotFeed(job["snap_steps"], job["snap_budget"])
+    guard = run.guard = load_guard_state(DivergenceGuard(len(tr.vocab)), job["guard"])
+    sent_guard = {"good": guard.good, "candidate": guard._candidate}  # (the server has these)
     run._eval_step = tr.steps if job["evaluated"] else -1
     run._last_eval = time.monotonic() if job["evaluated"] else 0.0
     last_pub = last_full = time.monotonic()
@@ -208,6 +267,8 @@ def _train(conn, job: dict, cache: dict) -> None:
             "config": tr.config.to_dict(),
             "weights": to_plain(tr.model.state_dict()) if (full or tr.steps != sent_step) else None,
             "full": trainer_state(tr) if full else None,
+            "snaps": feed.take(),
+            "guard": guard_state(guard, sent_guard, candidate=full),
         }
         run.history.pending, run.val_history.pending = [], []
         sent_step = tr.steps
@@ -396,6 +457,7 @@ class WorkerPool:
 
 _pool: WorkerPool | None = None
 _pool_lock = threading.Lock()
+_unavailable = ""  # why worker processes cannot be started here ("" : they can, or nobody tried yet)
 
 
 def default_pool() -> WorkerPool:
@@ -409,16 +471,36 @@ def default_pool() -> WorkerPool:
         return _pool
 
 
+def processes_available() -> bool:
+    """Whether this server can train in worker processes: tops up the pool's spare worker (so the first Start
+    does not wait for torch to import) and says False, once and for all, when a process cannot be made here
+    (a platform without working multiprocessing, a sandbox that forbids it). The caller then trains in a
+    thread (charviz.run.TrainingRun), which needs nothing of the kind."""
+    global _unavailable
+    if _unavailable:
+        return False
+    try:
+        default_pool().fill()
+    except (OSError, ImportError, NotImplementedError, RuntimeError, ValueError) as e:
+        _unavailable = f"{type(e).__name__}: {e}"
+        logging.getLogger(__name__).warning("training in threads: worker processes cannot start (%s)",
+                                            _unavailable)
+        return False
+    return True
+
+
 # ---------------------------------------------------------------------------------------------------------
 # the run (server side)
 
 _run_ids = itertools.count(1)
 
 
-class ProcessRun:
+class ProcessRun(RunBase):
     """A training run whose steps happen in a worker process. Same interface as TrainingRun:
-    start / resume / pause / stop / step_once / set_lr / set_clip / set_carry_hidden / snapshot, and the
-    attributes trainer, lock, history, val_history, last, error, state, running, alive.
+    start / resume / pause / stop / step_once / set_lr / set_clip / set_carry_hidden / restore_last_good /
+    snapshot, and the attributes trainer, lock, history, val_history, last, error, state, running, alive,
+    snapshots (rewind) and guard (divergence). The worker keeps both going while it trains (the same code as
+    the thread run's) and sends their changes; between jobs this side holds them.
     """
 
     def __init__(
@@ -429,18 +511,12 @@ class ProcessRun:
         pause_on_nonfinite: bool = True,
         pool: WorkerPool | None = None,
     ):
-        self.trainer = trainer
         self.lock = threading.RLock()  # guards this side's copies (never held while waiting for a worker)
-        self.history = History(history_capacity)
-        self.val_history = History(history_capacity // 4)
-        self.eval_every_s = eval_every_s
-        self.pause_on_nonfinite = pause_on_nonfinite
-        self.last: StepStats | None = None
-        self.error = ""
+        self._init_run(trainer, history_capacity, eval_every_s, pause_on_nonfinite)
         self.crashes = 0  # how many times a worker died under this run
         self._pool = pool
         self._id = next(_run_ids)
-        self._ctl = threading.Lock()  # one control action at a time (start / pause / stop / step)
+        self._ctl = threading.RLock()  # one control action at a time (start / pause / stop / step / restore)
         self._state = "idle"
         self._worker: Worker | None = None
         self._paused = threading.Condition(self.lock)
@@ -452,9 +528,6 @@ class ProcessRun:
         self._remote_config: dict | None = None
         self._frozen: tuple[tuple, CharRNN] | None = None
         self._cps = 0.0  # the worker's wall-clock training rate (its TrainingRun's), as last reported
-        self._evaluated_step = -1
-        self.snapshots = SnapshotStore()  # the weights at earlier steps (rewind), from the worker's updates
-        self.snapshots.add(trainer.steps, trainer.model)
         self._ending = False  # stop(): end the worker instead of giving it back to the pool
         self._ended: Worker | None = None
 
@@ -511,7 +584,9 @@ class ProcessRun:
                 "run_id": self._id, "text_key": id(tr), "text": tr.text, "vocab": list(tr.vocab.itos),
                 "state": trainer_state(tr), "eval_every_s": self.eval_every_s,
                 "pause_on_nonfinite": self.pause_on_nonfinite,
-                "evaluated": self._evaluated_step == tr.steps,
+                "evaluated": self._eval_step == tr.steps,
+                "snap_steps": self.snapshots.steps, "snap_budget": self.snapshots.budget,
+                "guard": guard_state(self.guard),
             }
             self.error = ""
             self._remote_step, self._remote_chars = tr.steps, tr.chars_seen
@@ -588,20 +663,13 @@ class ProcessRun:
             self._pause_locked()
             with self.lock:
                 stats = self.trainer.step()
-                self._record_local(stats)
-                if stats.applied:
-                    self.snapshots.add(self.trainer.steps, self.trainer.model)
-                if self.trainer.steps != self._evaluated_step:
-                    v = self.trainer.evaluate()
-                    self.val_history.add({"step": self.trainer.steps, "val_loss": v, "val_bits": to_bits(v)})
-                    self._evaluated_step = self.trainer.steps
+                self._after_step(stats, 0.0)  # (one step alone: its own rate)
+                self._maybe_evaluate(force=True)
         return stats
 
-    def _record_local(self, stats: StepStats) -> None:
-        self.last = stats
-        self.history.add(TrainingRun._record(stats, 0.0))  # (one step alone: its own rate)
-        if not stats.applied and self.pause_on_nonfinite:
-            self.error = f"step refused: {stats.reason}"
+    def restore_last_good(self) -> GoodState | None:
+        with self._ctl:  # (no Start between the pause and the restore)
+            return super().restore_last_good()
 
     def _set(self, name: str, value) -> None:
         with self.lock:
@@ -632,7 +700,7 @@ class ProcessRun:
                 self.history.add(row)
             for row in msg["val_rows"]:
                 self.val_history.add(row)
-                self._evaluated_step = row["step"]
+                self._eval_step = row["step"]
             if msg["last"] is not None:
                 self.last = stats_from_dict(msg["last"])
             self._cps = msg["cps"]
@@ -640,8 +708,10 @@ class ProcessRun:
             self._remote_config = msg["config"]
             if msg["weights"] is not None:
                 self._remote_weights = msg["weights"]
-                if msg["last"] is None or msg["last"]["applied"]:
-                    self.snapshots.add(msg["step"], _Weights(msg["weights"]))
+            if msg["snaps"] is not None:
+                new, kept = msg["snaps"]
+                self.snapshots.apply(kept, [(step, from_plain(w)) for step, w in new])
+            load_guard_state(self.guard, msg["guard"])
             if msg["full"] is not None:
                 self._remote_full = msg["full"]
             if msg["kind"] != "paused":
@@ -705,6 +775,7 @@ class ProcessRun:
             seen = self._remote_chars if key[0] == "worker" else tr.chars_seen
             hist, val, last = self.history.copy(), self.val_history.copy(), self.last
             state, error = self.state, self.error
+            guard = self._guard_fields()
         val_bits = val[-1]["val_bits"] if val else None
         return Snapshot(
             state=state,
@@ -719,6 +790,7 @@ class ProcessRun:
             error=error,
             chars_per_sec=self._cps if state == "running" else 0.0,
             val_bits=val_bits,
+            **guard,
         )
 
 

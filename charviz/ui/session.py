@@ -104,12 +104,12 @@ class Workspace:
 
 
 def new_run(trainer: Trainer) -> TrainingRun:
-    """A run of the kind CHARVIZ_TRAINING asks for (a worker process, or a thread), counted by the cap."""
-    if serving.training_mode() == "process":
-        from charviz.worker import ProcessRun, default_pool
+    """A run of the kind CHARVIZ_TRAINING asks for (a worker process, or a thread where processes cannot
+    start), counted by the cap."""
+    from charviz import worker
 
-        default_pool().fill()  # a started worker waiting for the first Start (torch imported in it)
-        run = ProcessRun(trainer, eval_every_s=EVAL_EVERY_S)
+    if serving.training_mode() == "process" and worker.processes_available():  # (tops up the spare worker)
+        run = worker.ProcessRun(trainer, eval_every_s=EVAL_EVERY_S)
     else:
         run = TrainingRun(trainer, eval_every_s=EVAL_EVERY_S)
     default_cap().register(run)
@@ -129,7 +129,7 @@ def _revive(ws: Workspace) -> Workspace:
         old.stop(timeout=5.0)  # its thread must be gone before a new one steps the same trainer
         run = new_run(old.trainer)
         run.history, run.val_history, run.last = old.history, old.val_history, old.last
-        run.snapshots = old.snapshots
+        run.snapshots, run.guard, run.restores = old.snapshots, old.guard, old.restores
         ws.run = run
     return ws
 
