@@ -159,8 +159,13 @@ class RunBase:
     lock: threading.RLock
     _frozen: object
 
-    def _init_run(self, trainer: Trainer, history_capacity: int, eval_every_s: float,
-                  pause_on_nonfinite: bool) -> None:
+    def __init__(
+        self,
+        trainer: Trainer,
+        history_capacity: int = 4000,
+        eval_every_s: float = 2.0,
+        pause_on_nonfinite: bool = True,
+    ):
         self.trainer = trainer
         self.history = History(history_capacity)
         self.val_history = History(history_capacity // 4)
@@ -259,15 +264,9 @@ class TrainingRun(RunBase, ThreadState):
 
     RATE_WINDOW_S = 10.0  # "over any 10 s"
 
-    def __init__(
-        self,
-        trainer: Trainer,
-        history_capacity: int = 4000,
-        eval_every_s: float = 2.0,
-        pause_on_nonfinite: bool = True,
-    ):
+    def __init__(self, trainer: Trainer, **kw):  # (RunBase's arguments)
         self._init_thread()
-        self._init_run(trainer, history_capacity, eval_every_s, pause_on_nonfinite)
+        super().__init__(trainer, **kw)
         self._parked = threading.Event()  # set while the thread waits for the run flag (no step in flight)
         self._frozen: tuple[int, CharRNN] | None = None
         self._ends: collections.deque = collections.deque()  # (monotonic time, chars_seen) at step ends

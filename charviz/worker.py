@@ -503,16 +503,9 @@ class ProcessRun(RunBase):
     the thread run's) and sends their changes; between jobs this side holds them.
     """
 
-    def __init__(
-        self,
-        trainer: Trainer,
-        history_capacity: int = 4000,
-        eval_every_s: float = 2.0,
-        pause_on_nonfinite: bool = True,
-        pool: WorkerPool | None = None,
-    ):
+    def __init__(self, trainer: Trainer, pool: WorkerPool | None = None, **kw):  # (and RunBase's arguments)
         self.lock = threading.RLock()  # guards this side's copies (never held while waiting for a worker)
-        self._init_run(trainer, history_capacity, eval_every_s, pause_on_nonfinite)
+        super().__init__(trainer, **kw)
         self.crashes = 0  # how many times a worker died under this run
         self._pool = pool
         self._id = next(_run_ids)

@@ -10,10 +10,10 @@ generous deadlines (the machine may be loaded).
 from __future__ import annotations
 
 import math
-import time
 
 import pytest
 import torch
+from test_core_worker import pool, wait_until  # noqa: F401 (the module's worker pool fixture)
 
 from charviz.run import TrainingRun
 from charviz.snapshots import SnapshotStore, thin
@@ -22,19 +22,10 @@ from charviz.worker import ProcessRun, WorkerPool
 
 TEXT = "the quick brown fox jumps over the lazy dog. " * 40
 CFG = TrainConfig(hidden_size=32, seq_len=16, batch_size=8, lr=3e-3, clip=None)
-DEADLINE_S = 180
-
-
-@pytest.fixture(scope="module")
-def pool():
-    p = WorkerPool(spare=1)
-    p.fill()
-    yield p
-    p.close()
 
 
 @pytest.fixture(params=["thread", "process"])
-def make_run(request, pool):
+def make_run(request, pool):  # noqa: F811 (the fixture)
     made = []
 
     def make(trainer: Trainer, **kw):
@@ -45,14 +36,6 @@ def make_run(request, pool):
     yield make
     for run in made:
         run.stop()
-
-
-def wait_until(cond, what: str, timeout: float = DEADLINE_S) -> None:
-    t0 = time.monotonic()
-    while not cond():
-        if time.monotonic() - t0 > timeout:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 def train_to(run, n: int) -> int:
@@ -135,7 +118,7 @@ def test_the_guard_reports_divergence_and_restore_brings_back_exactly_the_kept_s
     assert snap.history[-1]["bits"] < math.log2(len(snap.vocab)) + 1
 
 
-def test_the_app_trains_in_processes_by_default_and_in_a_thread_where_they_cannot_start(monkeypatch, pool):
+def test_the_app_trains_in_processes_by_default_and_in_a_thread_where_they_cannot_start(monkeypatch, pool):  # noqa: F811
     from charviz import serving, worker
     from charviz.ui import session
 
