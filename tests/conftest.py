@@ -122,23 +122,24 @@ def wait_healthy(url: str, timeout: float = 30.0, proc: subprocess.Popen | None 
     raise TimeoutError(f"{url} did not become healthy within {timeout:.0f} s")
 
 
-def start_server(port: int, log_path: Path) -> subprocess.Popen:
+def start_server(port: int, log_path: Path, env: dict | None = None) -> subprocess.Popen:
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
         "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
     ]
     log = open(log_path, "w")  # noqa: SIM115 (closed with the process)
-    return subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    return subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                            env=None if env is None else {**os.environ, **env})
 
 
 @contextlib.contextmanager
-def running_server(log_name: str):
-    """`streamlit run app.py` on a free loopback port, its output in test-artifacts/<log_name>; yields its URL
-    once healthy, and stops it afterwards."""
+def running_server(log_name: str, env: dict | None = None):
+    """`streamlit run app.py` on a free loopback port (with `env` added to the environment), its output in
+    test-artifacts/<log_name>; yields its URL once healthy, and stops it afterwards."""
     ARTIFACTS.mkdir(exist_ok=True)
     port = free_port()
-    proc = start_server(port, ARTIFACTS / log_name)
+    proc = start_server(port, ARTIFACTS / log_name, env)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, timeout=60, proc=proc)

@@ -68,9 +68,9 @@ def reset_same(ws: Workspace, token: str) -> None:
 
 def restore_good(ws: Workspace) -> None:
     """The Restore button: put back the last good weights (charviz.guard), pause, and say so once."""
-    at = ws.run.snapshot().step
     good = ws.run.restore_last_good()
     if good is not None:
+        at = ws.run.restores[-1][0]  # (the step it paused at: a worker may have gone on past the last snapshot)
         st.session_state["_restored_msg"] = t("guard.restored", step=f"{good.step:,}", at=f"{at:,}")
     st.rerun()  # the whole app: every page shows the restored model, the live timers stop (paused)
 
