@@ -45,10 +45,17 @@ CLICK_JS = """([want]) => new Promise(resolve => {
 
 IDLE_JS = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
 
+# the page is done: its title and its first chart are drawn and no script run is going on; returns the time
 PAGE_DONE_JS = """([title]) => {
     const h = document.querySelector('h1');
-    return !!h && h.innerText.trim().startsWith(title) && !!document.querySelector('.js-plotly-plot .main-svg')
-        && !document.querySelector('[data-testid="stStatusWidget"]'); }"""
+    const done = !!h && h.innerText.trim().startsWith(title) && !!document.querySelector('.js-plotly-plot .main-svg')
+        && !document.querySelector('[data-testid="stStatusWidget"]');
+    return done ? performance.now() : false; }"""
+
+# the time stamp of the last click's input event (when the browser received it, before any queueing on its
+# main thread): the start of a page switch as the user experiences it
+CLICK_STAMP_JS = """() => { window.__clickT = null;
+    document.addEventListener('click', e => { window.__clickT = e.timeStamp; }, {capture: true, once: true}); }"""
 
 TITLES = {"Train": "Train a character-level RNN", "Predict": "Predict the next character",
           "Gradients": "Gradient flow through time", "Hello": "hello, step by step", "Hidden": "Inside the memory",
@@ -117,11 +124,12 @@ def page_switches(page, reps: int, verbose: bool = False) -> list[float]:
         name = order[i % len(order)]
         wait_idle(page)
         page.wait_for_timeout(500)
-        t0 = time.perf_counter()
+        page.evaluate(CLICK_STAMP_JS)
         nav(page, name).click()
         try:
-            page.wait_for_function(PAGE_DONE_JS, arg=[TITLES[name]], timeout=20_000)
-            out.append((time.perf_counter() - t0) * 1000)
+            done = page.wait_for_function(PAGE_DONE_JS, arg=[TITLES[name]], timeout=20_000,
+                                          polling=20).json_value()
+            out.append(done - page.evaluate("window.__clickT"))
         except Exception:  # noqa: BLE001
             out.append(-1)
         if verbose:
