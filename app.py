@@ -4,6 +4,7 @@ import streamlit as st
 
 from charviz.ui import (
     boot,  # torch-free: the first page does not wait for torch (see charviz/ui/boot.py)
+    compact,
     lang,
     pages,
     projector,
@@ -13,6 +14,7 @@ boot.leave_pages_folder_mode(entry=True)  # the server's first runs may come her
 lang.install()  # charviz.i18n.t() answers in this session's language (?lang=ko or the sidebar's choice)
 st.set_page_config(page_title="charviz", page_icon=":material/text_fields:", layout="wide")
 projector.install()  # ?projector=1: larger figure text and numbers, fewer controls
+compact.install()  # less space above the title: the live chart on the first screen at 1280x720
 ready = boot.start_loading()  # torch and the UI modules that need it, in the background, once per process
 
 nav = st.navigation(

@@ -15,7 +15,7 @@ PAGE = str(ROOT / "pages" / "hello.py")
 def predicted(at):
     """The predicted characters printed under each time step of the hello figure."""
     fig = json.loads(at.get("plotly_chart")[-1].proto.spec)
-    notes = [a["text"] for a in fig["layout"]["annotations"] if a["text"].startswith("predicted")]
+    notes = [a["text"] for a in fig["layout"]["annotations"] if a.get("xref") == "x4"]  # one under each step
     return "".join(n.split("<b>")[1][0] for n in notes)
 
 

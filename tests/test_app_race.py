@@ -16,7 +16,8 @@ def _holder(at):
 
 
 def _charts(at) -> dict:
-    return {json.loads(c.proto.spec)["layout"]["title"]["text"]: json.loads(c.proto.spec)
+    """The page's charts by title (a long title is drawn in lines: read with spaces)."""
+    return {json.loads(c.proto.spec)["layout"]["title"]["text"].replace("<br>", " "): json.loads(c.proto.spec)
             for c in at.get("plotly_chart")}
 
 

@@ -71,9 +71,11 @@ def test_every_gradient_figure_is_a_valid_plotly_figure():
 
 
 def test_log_axes_are_labelled_at_powers_of_ten_only():
-    """No 2 and 5 labels between the decades: every decade for a span up to 10 decades, else every few."""
-    assert figures._log_axis(np.array([1e-5, 3.0]))["dtick"] == 1  # 5.5 decades
-    assert figures._log_axis(np.array([1e-25, 1e2]))["dtick"] == 3  # 27 decades -> every 3rd
+    """No 2 and 5 labels between the decades: every decade when the labels fit along the axis (a label needs
+    1.9 font sizes, 34 px at 18 px), else every few."""
+    assert figures._log_axis(np.array([1e-5, 3.0]))["dtick"] == 1  # 5.5 decades, 8 labels fit in 300 px
+    assert figures._log_axis(np.array([1e-25, 1e2]))["dtick"] == 4  # 27 decades (28 labels) -> every 4th
+    assert figures._log_axis(np.array([1e-25, 1e2]), length_px=1000)["dtick"] == 1  # 29 fit in 1000 px
     assert figures._log_axis(np.array([0.0, np.nan]))["type"] == "log"  # nothing positive: plotly decides
     # the live figure: gradient norms spanning exactly 12 decades (1e-12 .. 1) -> a label every 2nd decade
     flow = _flow()

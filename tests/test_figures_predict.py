@@ -178,12 +178,15 @@ def test_large_vocabulary_gets_top_columns_and_rest(big):
     assert len(cols) == 8 and list(cols) == sorted(cols)
     fig = F.step_heatmap(tr, "probs", max_cols=8)
     h, rest = fig.data[0], fig.data[1]
-    assert h.z.shape == (12, 8) and list(rest.x) == ["rest"] and rest.z.shape == (12, 1)
-    assert list(fig.layout.xaxis.categoryarray)[-1] == "rest"
+    # 9 columns in a chart a column wide at 1280 px: 30 px a column, too narrow for "rest", so it is named Σ
+    assert h.z.shape == (12, 8) and list(rest.x) == ["Σ"] and rest.z.shape == (12, 1)
+    assert list(fig.layout.xaxis.categoryarray)[-1] == "Σ" and "summed in Σ" in fig.layout.xaxis.title.text
+    wide = F.step_heatmap(tr, "probs", max_cols=4)  # 5 columns of 54 px: "rest" fits
+    assert list(wide.data[1].x) == ["rest"] and "summed in 'rest'" in wide.layout.xaxis.title.text
     np.testing.assert_allclose(h.z.sum(axis=1) + rest.z[:, 0], 1.0, atol=1e-5)  # shown + rest = everything
     assert list(h.y[:4]) == [f"{len(TEXT) - 12 + i}: {c}" for i, c in enumerate("the␣")]  # "...the lazy dog"
     lfig = F.step_heatmap(tr, "logits", max_cols=8)
-    assert lfig.data[0].z.shape == (12, 8) and "rest" not in list(lfig.layout.xaxis.categoryarray)
+    assert lfig.data[0].z.shape == (12, 8) and not {"rest", "Σ"} & set(lfig.layout.xaxis.categoryarray)
     # every true next character is boxed: in its own column when shown, else in 'rest' (probabilities)
     col_of = {int(v): j for j, v in enumerate(cols)}
     expect = [(col_of.get(int(i), 8), t) for t, i in enumerate(tr.target_ids) if i >= 0]
@@ -243,9 +246,11 @@ def test_hello_figure_blocks_order_and_numbers(small):
     # target boxes in the logits (x3, y3) and probabilities (x4, y4) blocks at e, l, l, o
     want = [(t, BLOG_ORDER.index(c)) for t, c in enumerate("ello")]
     assert boxes(fig, "x3", "y3") == want and boxes(fig, "x4", "y4") == want
-    notes = [a.text for a in fig.layout.annotations if "predicted" in a.text]
-    assert len(notes) == 4 and all("target" in n for n in notes)
-    assert "target <b>o</b>" in notes[3]
+    notes = [a.text for a in fig.layout.annotations if a.xref == "x4"]  # under each step: predicted, p, target
+    assert len(notes) == 4 and all(n.count("<br>") == 2 for n in notes)
+    assert notes[3].endswith("<br><b>o</b>")
+    words = [a.text for a in fig.layout.annotations if a.xref == "paper" and "predicted" in a.text]
+    assert words == ["predicted<br>p<br>target"]  # said once, at the left
 
 
 def test_hello_trains_to_ello():

@@ -6,10 +6,12 @@ import numpy as np
 import plotly.graph_objects as go
 
 from charviz.data import step_labels
+from charviz.display import font_scale
 from charviz.figures.style import (
     COLORS,
     FONT_SIZE,
     LEGEND_ABOVE,
+    PLOT_W,
     SERIES,
     _hline,
     _log10_span,
@@ -26,13 +28,16 @@ from charviz.i18n import t
 _LOG = {"type": "log", "exponentformat": "power"}
 
 
-def _log_axis(*arrays) -> dict:
+def _log_axis(*arrays, length_px: float = 300) -> dict:
     """A log axis labelled at powers of ten only (plotly's default also labels 2 and 5 in between, which is
-    clutter on a projector): every decade when the data spans up to 10 of them, else every few."""
+    clutter on a projector): every decade when they fit along `length_px` (the plot's height or width) at
+    the session's font size, else every few."""
     span = _log10_span(*arrays)
     if span is None:
         return dict(_LOG)
-    return {**_LOG, "dtick": max(1, int(np.ceil((span[1] - span[0]) / 10)))}
+    room = 1.9 * FONT_SIZE * font_scale()  # px a label like 10⁻¹⁰ needs along a vertical axis (with a gap)
+    fit = max(2, int(length_px / room))
+    return {**_LOG, "dtick": max(1, int(np.ceil((span[1] - span[0] + 1) / fit)))}
 _TOP_LEGEND = {"legend": LEGEND_ABOVE}
 
 
@@ -44,11 +49,17 @@ def _positive(a) -> np.ndarray:
     return a.astype(np.float32) if np.nanmax(a, initial=0.0) < 1e38 else a
 
 
-def _char_ticks(chars, max_ticks: int, size: int = FONT_SIZE - 2) -> dict:
-    """x-axis ticks labelled by (visible) input characters, when there are few enough to read."""
-    if len(chars) > max_ticks:
+def _char_ticks(chars, width_px: float, size: int = FONT_SIZE - 2) -> dict:
+    """x-axis ticks labelled by (visible) input characters: every one when they fit side by side into
+    `width_px` (the plot's width in a 1280 px window), else every k-th (hover names each); never rotated."""
+    T = len(chars)
+    if T == 0:
         return {}
-    return {"tickvals": list(range(len(chars))), "ticktext": char_labels(chars), "tickfont": {"size": size}}
+    room = size * font_scale() + 6  # px a character's label needs (⏎ and ␣ are about a font size wide)
+    k = max(1, int(np.ceil(T * room / width_px)))
+    idx = list(range(0, T, k))
+    return {"tickvals": idx, "ticktext": [char_labels(chars[i])[0] for i in idx], "tickfont": {"size": size},
+            "tickangle": 0}
 
 
 def scalar_bptt_figure(curves: dict[str, np.ndarray], height: int = 430) -> go.Figure:
@@ -65,7 +76,8 @@ def scalar_bptt_figure(curves: dict[str, np.ndarray], height: int = 430) -> go.F
         })
     line, label = _hline(1.0, COLORS["reference"], t("figures.gradient_kept"), "left")
     return figure(data, "", t("figures.time_step_T"), t("figures.scalar_axis"), height,
-                   {"yaxis": _LOG, "shapes": [line], "annotations": [label], **_TOP_LEGEND})
+                   {"yaxis": _log_axis(*curves.values(), 1.0, length_px=height - 150), "shapes": [line],
+                    "annotations": [label], **_TOP_LEGEND})
 
 
 def gradient_flow_figure(flow, window: int | None = None, height: int = 460) -> go.Figure:
@@ -100,8 +112,8 @@ def gradient_flow_figure(flow, window: int | None = None, height: int = 460) -> 
                         "text": t("figures.beyond_window", window=window), "xanchor": "right",
                         "yanchor": "bottom", "font": {"size": FONT_SIZE - 2, "color": COLORS["note"]}}]
     return figure(data, "", t("figures.time_step_input"), t("figures.grad_norm_log"), height,
-                   {"yaxis": _log_axis(flow.grad_norm_last, flow.grad_norm_total),
-                    "xaxis": _char_ticks(flow.chars, 64), "shapes": shapes,
+                   {"yaxis": _log_axis(flow.grad_norm_last, flow.grad_norm_total, length_px=height - 150),
+                    "xaxis": _char_ticks(flow.chars, 2 * PLOT_W - 60), "shapes": shapes,
                     "annotations": annotations, **_TOP_LEGEND})
 
 
@@ -112,7 +124,8 @@ def saliency_figure(flow, height: int = 320) -> go.Figure:
            "customdata": step_labels(flow.chars),
            "hovertemplate": t("figures.input_hover") + " %{customdata}<br>‖∂L_T/∂x_t‖ = %{y:.3g}<extra></extra>"}
     return figure([bar], "", t("figures.time_step_input"), t("figures.saliency_axis"), height,
-                   {"yaxis": _log_axis(flow.saliency), "xaxis": _char_ticks(flow.chars, 32)})
+                   {"yaxis": _log_axis(flow.saliency, length_px=height - 130),
+                    "xaxis": _char_ticks(flow.chars, PLOT_W - 60)})
 
 
 def singular_values_figure(sv, cell: str = "rnn", height: int = 320) -> go.Figure:
@@ -133,5 +146,5 @@ def param_grad_figure(norms: dict[str, float], height: int = 320) -> go.Figure:
     bar = {"type": "bar", "orientation": "h", "y": names, "x": _positive([norms[n] for n in names]),
            "marker": {"color": COLORS["grad"]}, "hovertemplate": "%{y}<br>‖∂L/∂W‖ = %{x:.3g}<extra></extra>"}
     return figure([bar], "", t("figures.param_axis"), "", height,
-                   {"xaxis": _log_axis(list(norms.values())), "yaxis": {"autorange": "reversed"},
+                   {"xaxis": _log_axis(list(norms.values()), length_px=PLOT_W), "yaxis": {"autorange": "reversed"},
                     "margin": {"l": 150}})

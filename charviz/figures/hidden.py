@@ -14,16 +14,19 @@ import numpy as np
 import plotly.graph_objects as go
 
 from charviz.data import show_char
+from charviz.display import font_scale
 from charviz.figures.style import (
     COLORS,
     FONT_SIZE,
     HIDDEN_SCALE,
     LOGIT_SCALE,
     PALETTE,
+    PLOT_W,
     _scale,
     f32,
     layout,
     rgba,
+    top_room,
 )
 from charviz.i18n import t
 
@@ -54,9 +57,11 @@ def time_labels(chars) -> list[str]:
     return [f"{i}: {show_char(c)}" for i, c in enumerate(chars)]
 
 
-def _time_ticks(cats: list[str], chars, max_ticks: int = MAX_TICKS) -> dict:
-    """Tick every character when there are few, else every k-th; the tick text is the character alone."""
+def _time_ticks(cats: list[str], chars, max_ticks: int = MAX_TICKS, width_px: float = 0.85 * PLOT_W) -> dict:
+    """Tick every character when there are few, else every k-th; the tick text is the character alone. At most
+    as many as fit side by side along `width_px` (a chart in a column at 1280x720), never rotated."""
     T = len(cats)
+    max_ticks = min(max_ticks, max(2, int(width_px / (TICK_FONT * font_scale() + 8))))
     k = max(1, -(-T // max_ticks))
     idx = list(range(0, T, k))
     return {"tickmode": "array", "tickvals": [cats[i] for i in idx], "ticktext": [show_char(chars[i]) for i in idx],
@@ -101,7 +106,8 @@ def unit_heatmap(values, chars, order=None, view: str = "h", selected: int | Non
                             "range": [H - 0.5, -0.5], "showgrid": False, "zeroline": False, "tickmode": "array",
                             "tickvals": rows[::n_ticks], "ticktext": [str(u) for u in order[::n_ticks]],
                             "tickfont": {"size": TICK_FONT}})
-    lay["margin"] = {"l": 80, "r": 90, "t": 60, "b": 60}
+    lay["margin"] = {"l": 80, "r": 90, "b": 60}
+    top_room(lay, int(50 * font_scale()))  # the r column's title over the plot
     if strip is not None:
         s = np.asarray(strip, dtype=np.float64)[order]
         shown = [f"{x:+.2f}" if np.isfinite(x) else t("hidden.constant") for x in s]
@@ -145,7 +151,8 @@ def unit_curve(values, chars, unit: int, view: str = "h", feature=None, feature_
     lay["xaxis"].update({"type": "category", **_time_ticks(cats, chars), "range": [-0.5, len(cats) - 0.5]})
     lay["yaxis"].update({"range": [scale["zmin"] * 1.05, scale["zmax"] * 1.05]})
     lay["legend"] = {"font": {"size": FONT_SIZE - 2}, "orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"}
-    lay["margin"] = {"l": 80, "r": 80 if feature is not None else 30, "t": 90, "b": 60}
+    lay["margin"] = {"l": 80, "r": 80 if feature is not None else 30, "b": 60}
+    top_room(lay, int(40 * font_scale()))  # the legend over the plot
     if feature is not None:
         f = np.asarray(feature, dtype=np.float32)
         data.append({"type": "scatter", "mode": "lines", "x": cats, "y": f, "yaxis": "y2", "name": feature_name,
@@ -188,13 +195,30 @@ def saturation_figure(saturation: dict, height: int = 420) -> go.Figure:
     return go.Figure({"data": data, "layout": lay}, _validate=False)
 
 
+def _apart(xy: np.ndarray, size: float, height: int, candidates: list[int]) -> set[int]:
+    """The candidates whose labels (at font size `size`, over the point) do not cover an earlier one's, in a
+    chart PLOT_W px wide and `height` - 100 px high (its size in a column at 1280x720)."""
+    if len(xy) == 0:
+        return set()
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    px = (xy - lo) / span * np.array([PLOT_W * 0.9, (height - 100) * 0.9])  # autorange pads the data a little
+    w, h = 1.1 * size * font_scale() + 4, 1.4 * size * font_scale() + 2  # a label's box (⏎ and ␣ are wide)
+    kept: list[int] = []
+    for i in candidates:
+        if all(abs(px[i, 0] - px[j, 0]) >= w or abs(px[i, 1] - px[j, 1]) >= h for j in kept):
+            kept.append(i)
+    return set(kept)
+
+
 def pca_figure(pca, chars, height: int = 460) -> go.Figure:
     """h_t projected on its first two principal components (pca: charviz.hidden.PCA), joined step by step
     and coloured by time; every character is in the hover, up to PATH_LABELS are written on the path."""
     xy = np.asarray(pca.coords, dtype=np.float32)
     T = len(chars)
     step = max(1, -(-T // PATH_LABELS))
-    labels = [show_char(c) if i % step == 0 else "" for i, c in enumerate(chars)]
+    shown = _apart(xy, TICK_FONT - 2, height, [i for i in range(T) if i % step == 0])
+    labels = [show_char(c) if i in shown else "" for i, c in enumerate(chars)]
     cats = time_labels(chars)
     data = [
         {"type": "scatter", "mode": "lines", "x": xy[:, 0], "y": xy[:, 1], "hoverinfo": "skip", "showlegend": False,

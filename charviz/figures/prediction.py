@@ -6,6 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from charviz.data import show_char, step_labels
+from charviz.display import font_scale
 from charviz.figures.style import (
     CELL_FONT,
     COLORS,
@@ -13,14 +14,20 @@ from charviz.figures.style import (
     HIDDEN_SCALE,
     LOGIT_SCALE,
     ONEHOT_SCALE,
+    PLOT_W,
     PROB_SCALE,
     _plain,
     _scale,
     f32,
     figure,
+    fits,
+    title_height,
+    wrap,
 )
 from charviz.i18n import t
 from charviz.inspect import prediction_columns, rest_probability
+
+TOPK_TITLE_CHARS = 22  # the top-k chart is a third of the page wide
 
 
 def topk_figure(probs, itos, k: int = 10, title: str = "", rest: bool = True, height: int | None = None) -> go.Figure:
@@ -45,15 +52,19 @@ def topk_figure(probs, itos, k: int = 10, title: str = "", rest: bool = True, he
         "text": [f"{v:.2f}" for v in values], "textposition": "outside", "textfont": {"size": FONT_SIZE},
         "hovertext": hover, "hovertemplate": "%{hovertext}<extra></extra>", "cliponaxis": False,
     }
-    top = 110 if "<br>" in title else 70
-    height = height or int(top + 70 + (44 if n <= 8 else 32) * max(n, 3))
+    top = 24
+    head = title_height(wrap(title, int(TOPK_TITLE_CHARS / font_scale())))
+    height = height or int(head + 94 + (44 if n <= 8 else 32) * max(n, 3))
     return figure([bar], title, t("figures.probability"), t("figures.next_char_axis", k=k, v=V), height, {
         "yaxis": {"type": "category", "tickmode": "array", "tickvals": labels, "ticktext": labels,
                   "autorange": "reversed", "tickfont": {"size": FONT_SIZE + (6 if n <= 8 else 2)}},
-        "xaxis": {"range": [0, 1.18], "tickvals": [0, 0.25, 0.5, 0.75, 1.0]},
+        "xaxis": {"range": [0, 1.18], "tickvals": [0, 0.5, 1.0]},  # a narrow chart: three ticks fit
         "showlegend": False,
-        "margin": {"t": top, "l": 100},
-    })
+        "margin": {"t": top, "l": 50},  # (the y axis's labels push it as far as they need)
+    }, title_chars=TOPK_TITLE_CHARS)
+
+
+SIDE_FROM = 0.70  # where the side panel (loss per step) starts, in the figure's width
 
 
 def step_heatmap(
@@ -88,9 +99,22 @@ def step_heatmap(
     target_col = [col_of.get(int(i), len(cols) if rest_col else -1) if i >= 0 else -1
                   for i in trace.target_ids]  # (T,) column of the true next character, -1: none shown
 
-    if numbers is None:
-        numbers = T * C <= 160
+    side = kind == "probs" and T > 0
+    heat_end = 0.64 if side else 1.0
+    cell_w = (heat_end if side else 0.85) * PLOT_W / max(C, 1)  # px a cell has in a column at 1280 px
+    widest = max((len(f"{v:.1f}" if kind == "logits" else f"{v:.2f}") for v in np.ravel(
+        (trace.logits if kind == "logits" else trace.probs)[:, cols])), default=4)
+    cell_font = CELL_FONT
+    if numbers:  # asked for: as large as fits, and none below a readable size (hover has every number)
+        while cell_font > 10 and not fits(widest, cell_w, cell_font):
+            cell_font -= 1
+    numbers = (numbers is not False) and fits(widest, cell_w, cell_font)
+    tick_font = FONT_SIZE
+    while tick_font > 10 and not fits(1.3, cell_w, tick_font):  # one (wide: ⏎, ␣) character a column
+        tick_font -= 1
     step_w, cand_w, rest_w = t("figures.step_hover"), t("figures.candidate_hover"), t("figures.rest_col")
+    summed = not fits(len(rest_w), cell_w, tick_font)  # the 'rest' column's name does not fit: Σ
+    rest_w = "Σ" if summed else rest_w
     if kind == "logits":
         lim = float(np.nanmax(np.abs(logits))) if T else 1.0
         lim = lim if np.isfinite(lim) and lim > 0 else 1.0
@@ -103,15 +127,18 @@ def step_heatmap(
         z, other, bar_title, fmt = probs, logits, "p", "%{z:.2f}"
         hovertemplate = (f"{step_w} %{{y}}<br>{cand_w} %{{x}}<br>p = %{{z:.4f}}<br>logit = %{{customdata:+.3f}}"
                          "<extra></extra>")
-    side = kind == "probs" and T > 0
-    heat_end = 0.76 if side else 1.0
     data = [
         {
             "type": "heatmap", "z": f32(z), "customdata": f32(other), "x": col_labels, "y": rows,
             "hovertemplate": hovertemplate, "xgap": 1, "ygap": 1,
+            # with the side panel, the colour bar lies under the heatmap, as wide as it (nothing of the panel
+            # is near its ticks); else at the right
             "colorbar": {"title": {"text": bar_title, "side": "top", "font": {"size": FONT_SIZE - 2}},
-                         "x": heat_end + 0.005 if side else 1.01, "xanchor": "left", "thickness": 16},
-            "textfont": {"size": CELL_FONT}, **({"texttemplate": fmt} if numbers else {}), **scale,
+                         "orientation": "h", "x": 0, "xanchor": "left", "len": heat_end, "y": -0.01,
+                         "yanchor": "top", "thickness": 14, "nticks": 5, "tickfont": {"size": FONT_SIZE - 4}}
+            if side else {"title": {"text": bar_title, "side": "top", "font": {"size": FONT_SIZE - 2}},
+                          "x": 1.01, "xanchor": "left", "thickness": 16},
+            "textfont": {"size": cell_font}, **({"texttemplate": fmt} if numbers else {}), **scale,
         },
         # the legend entry for the boxes (the boxes are shapes: exactly one cell, at any size)
         {"type": "scatter", "x": [None], "y": [None], "mode": "markers", "name": t("figures.true_next_legend"),
@@ -120,7 +147,7 @@ def step_heatmap(
     if rest_col:
         data.insert(1, {
             "type": "heatmap", "z": f32(rest_probability(trace.probs, cols)[:, None]), "x": [rest_w],
-            "y": rows, "showscale": False, "xgap": 1, "ygap": 1, "textfont": {"size": CELL_FONT},
+            "y": rows, "showscale": False, "xgap": 1, "ygap": 1, "textfont": {"size": cell_font},
             "hovertemplate": f"{step_w} %{{y}}<br>{t('figures.others_step_hover', n=V - len(cols))}<br>"
                              f"p = %{{z:.4f}} {t('figures.in_total')}<extra></extra>",
             **({"texttemplate": fmt} if numbers else {}), **scale,
@@ -133,22 +160,27 @@ def step_heatmap(
     ]
     if title is None:
         title = t("figures.logits_title") if kind == "logits" else t("figures.probs_title")
-    height = height or int(min(1500, 190 + (34 if T <= 12 else 29) * max(T, 4)))
+    height = height or int(min(1500, 190 + (64 if side else 0) + (34 if T <= 12 else 29) * max(T, 4)))
     xtitle = t("figures.candidate_axis")
     if has_rest:
-        xtitle += (t("figures.shown_rest", shown=len(cols), others=V - len(cols)) if rest_col
-                   else t("figures.shown_of", shown=len(cols), v=V))
+        xtitle += (t("layout.shown_sum" if summed else "figures.shown_rest", shown=len(cols), others=V - len(cols))
+                   if rest_col else t("figures.shown_of", shown=len(cols), v=V))
+    xtitle = wrap(xtitle, int(heat_end * PLOT_W / (0.62 * FONT_SIZE * font_scale())))  # over the heatmap only
     layout = {
         "xaxis": {"type": "category", "categoryorder": "array", "categoryarray": col_labels,
                   "tickmode": "array", "tickvals": col_labels, "ticktext": col_labels, "tickangle": 0,
-                  "tickfont": {"size": FONT_SIZE if C <= 16 else FONT_SIZE - 3},
+                  "tickfont": {"size": tick_font},
                   "range": [-0.5, C - 0.5], "domain": [0, heat_end], "side": "top", "title": {"standoff": 6},
                   "showgrid": False, "zeroline": False},
         "yaxis": {"type": "category", "categoryorder": "array", "categoryarray": rows,
                   "tickmode": "array", "tickvals": rows, "ticktext": rows,
                   "range": [T - 0.5, -0.5], "showgrid": False, "zeroline": False},
-        "legend": {"orientation": "h", "x": 0, "y": -0.02, "yanchor": "top"},
-        "margin": {"t": 130, "b": 50},
+        # under the plot: the legend (under the colour bar, when that is under the heatmap)
+        "legend": {"orientation": "h", "x": 0, "xanchor": "left", "yanchor": "top",
+                   "y": -0.01 - (80 * font_scale() / max(100, height - 200) if side else 0)},
+        # room for the top axis: its tick labels and its title's lines
+        "margin": {"t": int((34 + 24 * (xtitle.count("<br>") + 1)) * font_scale()),
+                   "b": int(60 + (64 * font_scale() if side else 0))},
         "shapes": shapes,
     }
     if side:
@@ -158,7 +190,7 @@ def step_heatmap(
             "type": "bar", "x": f32(np.where(known, loss, np.nan)), "y": rows, "orientation": "h",
             "xaxis": "x2", "yaxis": "y", "marker": {"color": COLORS["target"]}, "cliponaxis": False,
             "text": [f"p={p_true[t]:.2f}" if known[t] else "" for t in range(T)], "textposition": "outside",
-            "textfont": {"size": CELL_FONT}, "showlegend": False,
+            "textfont": {"size": CELL_FONT - 2}, "showlegend": False,
             "customdata": np.stack([f32(p_true), f32(loss)], axis=1),
             "hovertext": [f"{t('figures.true_next_hover')} {_plain(trace.targets[i])}" if known[i]
                           else t("figures.next_predicted") for i in range(T)],
@@ -166,10 +198,14 @@ def step_heatmap(
                              f"{t('figures.loss_true_hover')}<extra></extra>",
         })
         top = float(np.nanmax(np.where(known, loss, np.nan))) if known.any() else 1.0
+        panel = (1.0 - SIDE_FROM) * PLOT_W  # px; the longest bar leaves room for its "p=0.58" after it
+        text_px = 6 * 0.62 * (CELL_FONT - 2) * font_scale() + 8
+        bar_frac = max(0.3, (panel - text_px) / panel)
         layout["xaxis2"] = {
-            "domain": [0.87, 1.0], "anchor": "y", "side": "top", "range": [0, max(top, 0.5) * 1.6],
-            "title": {"text": t("figures.loss_true_axis"), "font": {"size": FONT_SIZE - 2}, "standoff": 6},
-            "tickfont": {"size": FONT_SIZE - 4}, "nticks": 3,
+            "domain": [SIDE_FROM, 1.0], "anchor": "y", "side": "top", "range": [0, max(top, 0.5) / bar_frac],
+            "title": {"text": wrap(t("figures.loss_true_axis"), int(panel / (0.62 * (FONT_SIZE - 2) * font_scale()))),
+                      "font": {"size": FONT_SIZE - 2}, "standoff": 6},
+            "tickfont": {"size": FONT_SIZE - 4}, "nticks": 3, "showgrid": False,
         }
     return figure(data, title, xtitle, t("figures.time_step_axis"), height, layout)
 
@@ -201,8 +237,8 @@ def hello_figure(trace, order=None, title: str = "", height: int | None = None) 
     bar_titles = [None, "h", "logit", "p"]
     n_rows = [V, H, V, V]
     gap = 1.3  # in row units, between blocks (room for each block's title)
-    first_gap = 2.3  # above the first block: its title and the time-step labels
-    bottom = 3.0  # row units under the last block for predicted vs target (three lines)
+    first_gap = 3.3 * font_scale()  # above the first block: its title and the time-step labels (two lines)
+    bottom = 3.3 * font_scale()  # row units under the last block for predicted vs target (three lines)
     total = sum(n_rows) + gap * (len(blocks) - 1) + first_gap + bottom
     row_px = 30
     height = height or int(total * row_px + 20 + (50 if title else 0))
@@ -218,7 +254,8 @@ def hello_figure(trace, order=None, title: str = "", height: int | None = None) 
         hover = [[f"t = {trace.offset + t}, input {_plain(trace.chars[t])}<br>{what} {ylabels[r]}: {zl[t][r]:+.4f}"
                   for t in range(T)] for r in range(n)]
         colorbar = {"title": {"text": bar_titles[b] or ""}, "y": (top + lo) / 2, "len": (top - lo),
-                    "yanchor": "middle", "thickness": 16, "x": 1.01}
+                    "yanchor": "middle", "thickness": 16, "x": 1.01,
+                    "nticks": 3, "tickfont": {"size": FONT_SIZE - 4}}  # a bar of four rows: three ticks fit
         data.append({
             "type": "heatmap", "z": f32(z.T), "x": np.arange(T), "y": np.arange(n), "xaxis": f"x{ax}",
             "yaxis": f"y{ax}", "texttemplate": fmt, "textfont": {"size": CELL_FONT + 2}, "xgap": 2, "ygap": 2,
@@ -232,13 +269,13 @@ def hello_figure(trace, order=None, title: str = "", height: int | None = None) 
         layout[f"xaxis{ax}"] = {
             "anchor": f"y{ax}", "showticklabels": b == 0, "side": "top", "showgrid": False, "zeroline": False,
             "tickvals": list(range(T)), "range": [-0.5, T - 0.5], "title": {"text": ""},
-            "ticktext": [f"t={trace.offset + t}: <b>{show_char(c)}</b>" for t, c in enumerate(trace.chars)],
+            "ticktext": [f"t={trace.offset + t}<br><b>{show_char(c)}</b>" for t, c in enumerate(trace.chars)],
             "tickfont": {"size": FONT_SIZE + 2}, "tickangle": 0,
             **({} if b == 0 else {"matches": "x"}),
         }
         annotations.append({"text": f"<b>{b + 1}. {name}</b>", "xref": "paper", "yref": "paper", "x": 0,
                             "y": top, "xanchor": "left", "yanchor": "bottom", "showarrow": False,
-                            "font": {"size": FONT_SIZE}, "yshift": 34 if b == 0 else 0})
+                            "font": {"size": FONT_SIZE}, "yshift": int(58 * font_scale()) if b == 0 else 0})
         if b >= 2:  # box the true next character in the logits and the probabilities
             shapes += [{"type": "rect", "xref": f"x{ax}", "yref": f"y{ax}", "x0": t - 0.5, "x1": t + 0.5,
                         "y0": target_row[tgt] - 0.5, "y1": target_row[tgt] + 0.5,
@@ -254,11 +291,16 @@ def hello_figure(trace, order=None, title: str = "", height: int | None = None) 
         ok = tgt is not None and guess == tgt
         mark = "" if tgt is None else (" ✓" if ok else " ✗")
         color = COLORS["reference"] if tgt is None else (COLORS["right"] if ok else COLORS["wrong"])
-        text = (f"{t_pred} <b>{show_char(guess)}</b>{mark}<br>p = {trace.probs[i, pred[i]]:.2f}<br>"
-                f"{t_target} <b>{show_char(tgt) if tgt is not None else '?'}</b>")
+        text = (f"<b>{show_char(guess)}</b>{mark}<br>{trace.probs[i, pred[i]]:.2f}<br>"
+                f"<b>{show_char(tgt) if tgt is not None else '?'}</b>")  # the words once, at the left
         annotations.append({"text": text, "xref": "x4", "yref": "paper", "x": i, "y": top - 0.4 / total,
                             "xanchor": "center", "yanchor": "top", "showarrow": False,
                             "font": {"size": FONT_SIZE + 2, "color": color}})
+    words = [t_pred, "p", t_target]
+    annotations.append({"text": "<br>".join(words), "xref": "paper", "yref": "paper", "x": 0, "xshift": -10,
+                        "y": top - 0.4 / total, "xanchor": "right", "yanchor": "top", "align": "right",
+                        "showarrow": False, "font": {"size": FONT_SIZE + 2, "color": COLORS["reference"]}})
+    left = int(max(len(w) for w in words) * 0.62 * (FONT_SIZE + 2) * font_scale()) + 24
     layout.update(annotations=annotations, shapes=shapes,
-                  margin={"l": 80, "r": 90, "t": 60 if title else 10, "b": 10})
+                  margin={"l": max(80, left), "r": 90, "t": 60 if title else 10, "b": 10})
     return figure(data, title, "", "", height, layout)

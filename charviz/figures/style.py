@@ -18,6 +18,13 @@ UIREVISION = "charviz"  # constant: plotly keeps zoom/pan across redraws with th
 FONT_SIZE = 18
 TITLE_SIZE = 22
 CELL_FONT = 15  # numbers printed in heatmap cells
+# ---- room: the widths the figures are drawn for. Streamlit does not tell a figure its width, so text that must
+# fit (titles, numbers in cells, per-character ticks) is sized for the narrowest place a chart has at 1280x720
+# (the smallest window the app is made for): a chart in a half-width column is about 400 px wide there.
+PLOT_W = 420  # px of plot area (inside the axes) of a chart in a column at 1280x720
+TITLE_CHARS = 40  # characters of a title line (at font scale 1) before it is broken
+AXIS_TITLE_CHARS = 38  # the same for axis titles
+CHAR_W = 0.62  # width of a character in units of its font size (the house font, roughly; digits)
 
 
 def scale_fonts(d: dict, scale: float) -> dict:
@@ -147,6 +154,29 @@ def _log10_span(*arrays) -> tuple[float, float] | None:
 # ---- the one house style: plotly_white's look spelled out in the palette (no template expansion, which is
 # the slow part of a plotly figure), the legend under the plot, and one builder for every figure
 
+def wrap(text: str, width: int) -> str:
+    """`text` broken into lines of at most `width` characters at spaces ('<br>' between lines). Text with other
+    markup than <br> is left as it is (a tag must not be cut)."""
+    if not text or width <= 0 or "<" in text.replace("<br>", ""):
+        return text
+    out = []
+    for part in text.split("<br>"):
+        line = ""
+        for word in part.split(" "):
+            if line and len(line) + 1 + len(word) > width:
+                out.append(line)
+                line = word
+            else:
+                line = f"{line} {word}" if line else word
+        out.append(line)
+    return "<br>".join(out)
+
+
+def fits(chars: int, width_px: float, size: float) -> bool:
+    """Whether `chars` characters at font size `size` (scaled for projector mode) fit into `width_px`."""
+    return chars * CHAR_W * size * font_scale() + 4 <= width_px
+
+
 _AXIS = {"automargin": True, "gridcolor": _P["grid"], "linecolor": _P["grid"], "zerolinecolor": _P["grid"],
          "zerolinewidth": 2, "ticks": "", "title": {"standoff": 15}}
 TEMPLATE = {
@@ -154,7 +184,9 @@ TEMPLATE = {
         "paper_bgcolor": _P["white"], "plot_bgcolor": _P["white"], "hovermode": "closest", "colorway": SERIES,
         "font": {"color": COLORS["text"]}, "title": {"x": 0.05}, "hoverlabel": {"align": "left"},
         "annotationdefaults": {"arrowcolor": COLORS["text"], "arrowhead": 0, "arrowwidth": 1},
-        "shapedefaults": {"line": {"color": COLORS["text"]}}, "xaxis": _AXIS, "yaxis": _AXIS,
+        "shapedefaults": {"line": {"color": COLORS["text"]}}, "xaxis": _AXIS,
+        # the y tick labels kept clear of the x tick labels where the axes meet (a "0" on each, at the corner)
+        "yaxis": {**_AXIS, "ticklabelstandoff": 8},
     },
     "data": {
         "bar": [{"marker": {"line": {"color": _P["white"], "width": 0.5}}}],
@@ -173,22 +205,53 @@ def _merge(base: dict, extra: dict) -> dict:
     return out
 
 
-def layout(title: str, xtitle: str, ytitle: str, height: int, yaxis: dict | None = None, **extra) -> dict:
+TITLE_PAD = 10  # px above the title
+
+
+def title_height(title: str) -> int:
+    """px the figure title takes at the top of the figure (its lines at the session's font scale, with the pad):
+    the title sits at the top and the plot (with any top axis or legend) starts below it."""
+    if not title:
+        return 0
+    return int((title.count("<br>") + 1) * TITLE_SIZE * 1.3 * font_scale()) + TITLE_PAD + 4
+
+
+def top_room(lay: dict, room: int) -> dict:
+    """Leave `room` px between the plot and the title (for a top axis or a legend above the plot): the top
+    margin is the room plus the title's height, and the title's bottom sits over the room."""
+    title = lay.get("title", {}).get("text", "")
+    lay["margin"] = {**lay.get("margin", {}), "t": int(room) + title_height(title)}
+    if title:  # (plotly anchors a title of several lines by its first line: the others hang below it)
+        below = title.count("<br>") * TITLE_SIZE * 1.3 * font_scale()
+        lay["title"] = {**lay["title"], "pad": {"b": max(0, int(room - 6 + below))}}
+    return lay
+
+
+def layout(title: str, xtitle: str, ytitle: str, height: int, yaxis: dict | None = None,
+           title_chars: int = TITLE_CHARS, **extra) -> dict:
     """The house layout as a plain dict, updated by `yaxis` and `extra` (nested dicts merged:
-    `yaxis={"type": "log"}` keeps the axis title)."""
+    `yaxis={"type": "log"}` keeps the axis title).
+
+    Titles longer than `title_chars` (axis titles: AXIS_TITLE_CHARS) characters a line, fewer in projector
+    mode, are broken into lines. The title sits at the top of the figure; margin `t` is the room between it and
+    the plot (for a top x axis or a legend above the plot) and the title's height is added to it, so the title
+    never covers tick labels or axis titles."""
+    scale = font_scale()
+    title, xtitle, ytitle = (wrap(title, int(title_chars / scale)), wrap(xtitle, int(AXIS_TITLE_CHARS / scale)),
+                             wrap(ytitle, int(AXIS_TITLE_CHARS / scale)))
     base = {
         "template": TEMPLATE,
-        "title": {"text": title, "font": {"size": TITLE_SIZE}},
+        "title": {"text": title, "font": {"size": TITLE_SIZE}, "yref": "paper", "y": 1, "yanchor": "bottom"},
         "font": {"size": FONT_SIZE},
         "height": height,
-        "margin": {"l": 70, "r": 30, "t": 70 if title else 30, "b": 60},
+        "margin": {"l": 70, "r": 30, "t": 30, "b": 60},  # t: the room between the title and the plot
         "uirevision": UIREVISION,
         "legend": {"font": {"size": FONT_SIZE - 2}, **LEGEND_BELOW},
         "xaxis": {"title": {"text": xtitle, "font": {"size": FONT_SIZE}}},
         "yaxis": {"title": {"text": ytitle, "font": {"size": FONT_SIZE}}},
     }
     out = _merge(base, {**extra, "yaxis": yaxis or {}})
-    scale = font_scale()
+    top_room(out, out["margin"].get("t", 30))
     if scale != 1.0:  # projector mode: every text larger, the plot a little taller to make room
         out = scale_fonts(out, scale)
         out["height"] = int(out["height"] * (1 + (scale - 1) / 2))
@@ -198,14 +261,23 @@ def layout(title: str, xtitle: str, ytitle: str, height: int, yaxis: dict | None
 _layout = layout  # its old name (branches written before the house style was one); new code: layout
 
 
-def figure(data: list, title: str, xtitle: str, ytitle: str, height: int, layout_extra: dict | None = None):
+def figure(data: list, title: str, xtitle: str, ytitle: str, height: int, layout_extra: dict | None = None,
+           title_chars: int = TITLE_CHARS):
     """The builder of every charviz figure: traces as plain dicts, in the house layout, unvalidated (plotly's
     per-property validation costs 30-100 ms a figure, too much for a redraw every second or every keystroke;
     the tests validate every figure instead)."""
     scale = font_scale()
     if scale != 1.0:
         data = [scale_fonts(d, scale) for d in data]
-    return go.Figure({"data": data, "layout": layout(title, xtitle, ytitle, height, **(layout_extra or {}))},
+    lay = layout(title, xtitle, ytitle, height, title_chars=title_chars, **(layout_extra or {}))
+    named = sum(1 for d in data if d.get("showlegend", True) is not False and d.get("name"))
+    if lay["legend"].get("y") == LEGEND_BELOW["y"] and lay.get("showlegend", named > 1):
+        # the legend under the x axis's tick labels and title (plotly places it in units of the plot's height)
+        axis_px = (30 + 26 * (lay["xaxis"]["title"]["text"].count("<br>") + 1 if xtitle else 0)) * scale + 10
+        plot_h = max(100, lay["height"] - lay["margin"]["t"] - axis_px - 40 * scale)
+        lay["legend"] = {**lay["legend"], "y": -axis_px / plot_h, "yanchor": "top"}
+        lay["margin"] = {**lay["margin"], "b": int(axis_px + 40 * scale)}
+    return go.Figure({"data": data, "layout": lay},
                      _validate=False)
 
 

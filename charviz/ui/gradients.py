@@ -34,17 +34,19 @@ def page() -> None:
 
     # ---- 1. the scalar example ------------------------------------------------------------------------------
     st.header(t("gradients.scalar_header"))
-    st.markdown(t("gradients.scalar_intro"))
-    c1, c2, c3 = st.columns(3)
+    # the text and the controls at the left, the chart at the right: the chart is on the first screen at 1280x720
+    text_col, chart_col = st.columns([1, 1.5], gap="large")
+    text_col.markdown(t("gradients.scalar_intro"))
+    c1, c2 = text_col.columns(2)
     w = c1.slider(t("gradients.w"), 0.1, 4.0, 3.0, 0.1, key="g_w")
     T = c2.slider(t("gradients.T"), 2, 100, 20, key="g_T")  # up to the story's 3^100
-    show_tanh = c3.toggle(t("gradients.show_tanh"), value=True, key="g_tanh")
+    show_tanh = text_col.toggle(t("gradients.show_tanh"), value=True, key="g_tanh")
     LINEAR, TANH = t("gradients.curve_linear", w=f"{w:g}"), t("gradients.curve_tanh", w=f"{w:g}")
     curves = {LINEAR: scalar_bptt(w, T, "linear")}
     if show_tanh:
         curves[TANH] = scalar_bptt(w, T, "tanh", h0=0.1)
     curves[t("gradients.curve_one")] = scalar_bptt(1.0, T, "linear")
-    st.plotly_chart(figures.scalar_bptt_figure(curves), key="g_scalar")
+    chart_col.plotly_chart(figures.scalar_bptt_figure(curves), key="g_scalar", theme=None)
     g = curves[LINEAR]
 
     def fmt(v: float) -> str:
@@ -103,17 +105,18 @@ def page() -> None:
         m1.metric(t("gradients.metric_last"), f"{last:.3g}")
         m2.metric(t("gradients.metric_first", n=len(flow.chars) - 1), f"{first:.3g}")
         m3.metric(t("gradients.metric_ratio"), f"{first / last:.3g}" if last > 0 else "–")
-        st.plotly_chart(figures.gradient_flow_figure(flow, window), key="g_flow")
+        st.plotly_chart(figures.gradient_flow_figure(flow, window), key="g_flow", theme=None)
         a, b = st.columns(2)
         with a:
             st.subheader(t("gradients.saliency"))
-            st.plotly_chart(figures.saliency_figure(flow), key="g_saliency")
+            st.plotly_chart(figures.saliency_figure(flow), key="g_saliency", theme=None)
         with b:
             st.subheader(t("gradients.singular"))
-            st.plotly_chart(figures.singular_values_figure(flow.singular_values, snap.config.cell), key="g_sv")
+            st.plotly_chart(figures.singular_values_figure(flow.singular_values, snap.config.cell), key="g_sv",
+                            theme=None)
             st.caption(t("gradients.singular_caption"))
         with st.expander(t("gradients.params")):
-            st.plotly_chart(figures.param_grad_figure(flow.param_grad_norms), key="g_params")
+            st.plotly_chart(figures.param_grad_figure(flow.param_grad_norms), key="g_params", theme=None)
 
     live_flow(text)
 

@@ -61,18 +61,20 @@ def _default(ws: Workspace) -> None:
 
 def page() -> None:
     """The Hidden page: title and intro, probe box and Freeze toggle, then the live panel."""
-    st.title(t("hidden.title"))
-    st.markdown(t("hidden.intro"))
     ws = get_workspace()
+    head, rewind = st.columns([2, 1], vertical_alignment="bottom")  # the heatmap on the first screen at 1280x720
+    head.title(t("hidden.title"))
+    with rewind:
+        rewind_slider("hidden", ws.run)
+    st.markdown(t("hidden.intro"))
     _restore_probe(ws)
     left, right = st.columns([5, 1], vertical_alignment="bottom")
-    raw = left.text_area(t("hidden.probe_label"), key=PROBE_KEY, max_chars=MAX_PROBE, height=110,
+    raw = left.text_area(t("hidden.probe_label"), key=PROBE_KEY, max_chars=MAX_PROBE, height=80,
                          help=t("hidden.probe_help"))
     st.session_state[KEEP_KEY] = raw
     right.toggle(t("hidden.freeze"), key=FREEZE_KEY, help=t("hidden.freeze_help"))
     right.button(t("hidden.probe_reset"), key="hidden_probe_default", on_click=_default, args=(ws,),
                  width="stretch")
-    rewind_slider("hidden", ws.run)
     frozen = bool(st.session_state.get(FREEZE_KEY))
 
     @st.fragment(run_every=None if frozen else live_every(ws))

@@ -196,7 +196,9 @@ def chapter_view() -> None:
         done = st.session_state.get(DONE_KEY)
         if done:
             st.success(t("lecture.done", what=done), icon=":material/check_circle:")
-    ws = get_workspace()
+        ws = get_workspace()
+        if ch.race is None and not is_demo(ws, ch.setup):  # here, under its button: the figures keep the room
+            st.info(t("lecture.not_this_demo"), icon=":material/tips_and_updates:")
 
     moving = live_every(ws) or (REFRESH_S if ch.race is not None and get_race_holder().running else None)
 
@@ -206,8 +208,6 @@ def chapter_view() -> None:
         snap = ws.run.snapshot()
         st.caption(t("lecture.running_on", source=ws.source.label, cell=snap.config.cell.upper(),
                      hidden=snap.config.hidden_size, step=f"{snap.step:,}", state=state_words(snap.state)))
-        if ch.race is None and not is_demo(ws, ch.setup):
-            st.info(t("lecture.not_this_demo"), icon=":material/tips_and_updates:")
         if n == 6:
             clipping_metric(snap)
         for name in ch.figures:

@@ -112,7 +112,6 @@ def prediction_panel() -> None:
     """Prefix box, top-k bar chart, per-step probability / logit heatmaps and the table: a live fragment."""
     ws = get_workspace()
     _restore_prefix(ws)
-    rewind_slider("predict", ws.run)
 
     @st.fragment(run_every=live_every(ws))
     def _panel() -> None:
@@ -121,7 +120,7 @@ def prediction_panel() -> None:
         snap = latest_snapshot(ws.run, typing)
         view = model_for_view(snap, ws.run)
         vocab, model = snap.vocab, view.model
-        c1, c2, c3 = st.columns([5, 1.4, 1.4])
+        c1, c2, c3, c4 = st.columns([3.3, 1.4, 1.4, 1.9], vertical_alignment="bottom")  # one row of controls
         raw = c1.text_input(
             t("predict.prefix"), key=PREFIX_KEY, live=LIVE, max_chars=PREFIX_BOX,
             placeholder=t("predict.prefix_placeholder"), help=t("predict.prefix_help"),
@@ -131,7 +130,7 @@ def prediction_panel() -> None:
         k = c2.slider(t("predict.top_k"), 1, min(30, V), min(10, V), key="predict_k")
         steps = c3.select_slider(t("predict.steps_shown"), STEP_CHOICES, value=20, key="predict_steps",
                                  help=t("predict.steps_shown_help"))
-        with st.expander(t("predict.more_options")):
+        with c4.popover(t("predict.more_options"), width="stretch"):
             escapes = st.checkbox(t("predict.escapes"), value=True, key="predict_escapes")
             max_cols = st.slider(t("predict.columns"), 5, max(5, min(V, 60)),
                                  min(MAX_COLS, V), key="predict_cols", help=t("predict.columns_help"))
@@ -154,7 +153,7 @@ def prediction_panel() -> None:
                       tail=plotly_text(show_text(tail)))
         else:
             title = t("predict.empty_prefix_title")
-        left, right = st.columns([1, 1.8 if V <= MAX_COLS else 2.2], gap="medium")
+        left, right = st.columns([1, 1.8], gap="medium")  # the top-k chart keeps room for its labels
         left.plotly_chart(figures.topk_figure(trace.next_probs, vocab.itos, k, title),
                           theme=None, key="predict_topk", config={"displayModeBar": False})
         if not known:
@@ -225,8 +224,11 @@ def sampling_panel() -> None:
 
 
 def page() -> None:
-    """Draw the Predict page: title, intro, the live prediction panel and sampling."""
-    st.title(t("predict.title"))
+    """Draw the Predict page: title and the rewind slider, intro, the live prediction panel and sampling."""
+    head, rewind = st.columns([2, 1], vertical_alignment="bottom")  # the charts on the first screen at 1280x720
+    head.title(t("predict.title"))
+    with rewind:
+        rewind_slider("predict", get_workspace().run)
     st.markdown(t("predict.intro"))
     prediction_panel()
     st.divider()

@@ -28,13 +28,14 @@ def page() -> None:
     """Draw the page: widgets, figures and live fragments (no math: the numbers come from charviz)."""
     st.title(t("race.title"))
     st.markdown(t("race.intro"))
-    st.caption(t("race.fair"))
 
     holder = get_race_holder()
     defaults = RaceSettings()
-    mode = st.segmented_control(t("race.mode"), MODES, default="race", required=True, key="race_mode",
-                                format_func=lambda m: t(f"race.mode_{m}"))
     c1, c2, c3 = st.columns(3)
+    # the mode at the right of the buttons' row (drawn first: the buttons depend on it); charts on screen 1
+    b1, b2, b3, b4 = st.columns([1, 1, 1, 2.1], vertical_alignment="bottom")
+    mode = b4.segmented_control(t("race.mode"), MODES, default="race", required=True, key="race_mode",
+                                format_func=lambda m: t(f"race.mode_{m}"), label_visibility="collapsed")
     k = c1.number_input(t("race.k"), 0, 200, defaults.k, key="race_k", help=t("race.k_help"))
     window = c2.number_input(t("race.window"), 2, 256, defaults.seq_len, key="race_window", help=t("race.window_help"))
     hidden = c3.select_slider(t("race.hidden"), HIDDEN, value=defaults.hidden_size, key="race_hidden")
@@ -87,7 +88,6 @@ def page() -> None:
             new_race(wanted)
         race = holder.race
         same = race.settings == wanted
-        b1, b2, b3, b4 = st.columns(4)
         if race.running:
             b1.button(t("race.pause"), key="race_start_pause", type="primary", icon=":material/pause:",
                       on_click=_pause, args=("race",), width="stretch")
@@ -108,7 +108,6 @@ def page() -> None:
             st.caption(t("race.main_paused"))
     else:
         sweep = holder.sweep
-        b1, b2 = st.columns([1, 3])
         if sweep is not None and sweep.running:
             b1.button(t("race.pause"), key="sweep_pause", type="primary", on_click=_pause, args=("sweep",),
                       icon=":material/pause:", width="stretch")
@@ -131,11 +130,11 @@ def page() -> None:
         snap = _snapshot("race")
         if snap is None:
             return
-        st.markdown(t("race.status", state=_state_word(snap.state), steps=f"{snap.steps:,}",
-                      seconds=f"{snap.seconds:,.0f}", cps=f"{snap.chars_per_sec:,.0f}"))
         if snap.error:
             st.error(t("race.error", error=snap.error))
-        st.subheader(verdict(snap.latest_recall()) if snap.steps else t("race.verdict_none"))
+        st.markdown(t("race.status", state=_state_word(snap.state), steps=f"{snap.steps:,}",
+                      seconds=f"{snap.seconds:,.0f}", cps=f"{snap.chars_per_sec:,.0f}")
+                    + "  \n**" + (verdict(snap.latest_recall()) if snap.steps else t("race.verdict_none")) + "**")
         a, b = st.columns(2)
         a.plotly_chart(figures.race_loss_figure(snap.history, snap.vocab_size), key="race_loss", theme=None)
         b.plotly_chart(figures.race_recall_figure(snap.evals, CHANCE), key="race_recall", theme=None)
@@ -168,3 +167,4 @@ def page() -> None:
         live_race()
     else:
         live_sweep()
+    st.caption(t("race.fair"))  # under the charts: they come first on a 1280x720 screen

@@ -98,7 +98,9 @@ def _apply_carry(ws: Workspace) -> None:
 def live_controls(ws: Workspace) -> None:
     """Learning rate, clipping, carry-hidden: they change the running model at once."""
     cfg = ws.config
-    c1, c2, c3, c4 = st.columns([3, 1.2, 2, 1.8], vertical_alignment="bottom")
+    # the two switches one above the other, in a column wide enough for their labels (at 1280 px, projector too)
+    c1, c2, c3 = st.columns([2.4, 2, 2.4], vertical_alignment="center")
+    c4 = c2
     lr_opts = _with(LR_CHOICES, cfg.lr, st.session_state.get(KEY["lr"]))
     c1.select_slider(t("settings.lr"), lr_opts, key=KEY["lr"],
                      format_func=lambda v: f"{v:g}", on_change=_apply_lr, args=(ws,), persist_state="session",
