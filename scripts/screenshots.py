@@ -2,15 +2,20 @@
 
     python scripts/screenshots.py [--out docs] [--seconds 25]
 
+Every shot at 1280x720 (a lecture-hall projector), but one at 1920x1080:
+
 docs/home.png       the landing page
 docs/train.png      the Train page after ~25 s of training an RNN on Python source
+docs/train-1920.png the same at 1920x1080
 docs/train-full.png the whole Train page (settings included)
-docs/exploding.png  lr = 10 without clipping: the loss goes above the uniform guess, the page explains why
+docs/exploding.png  then lr = 10 without clipping: the gradient norm explodes, the loss leaves the uniform
+                    guess, the page says so and offers the last good weights
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import time
 from contextlib import contextmanager
@@ -22,7 +27,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_server, wait_healthy  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-W, H = 1600, 1000
+W, H = 1280, 720
 
 
 @contextmanager
@@ -41,7 +46,10 @@ def app_page(log_path: Path, width: int = W, height: int = H):
                 browser.close()
     finally:
         proc.terminate()
-        proc.wait(10)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def wait_idle(page, ms: int = 600) -> None:
@@ -85,14 +93,16 @@ def main() -> None:
         wait_idle(page, 1500)
         page.screenshot(path=str(out / "home.png"))
 
-        page.goto(f"{url}/train")
-        wait_idle(page)
-        choose(page, "built-in text", "python")
+        page.goto(f"{url}/train?text=python")  # a demo link: Python source
         wait_idle(page, 1500)
         sidebar_button(page, "Start").click()
         to_top(page)
         time.sleep(args.seconds)
         page.screenshot(path=str(out / "train.png"))
+        page.set_viewport_size({"width": 1920, "height": 1080})
+        wait_idle(page, 2500)
+        page.screenshot(path=str(out / "train-1920.png"))
+        page.set_viewport_size({"width": W, "height": H})
         sidebar_button(page, "Pause").click()
         wait_idle(page, 1000)
         page.set_viewport_size({"width": W, "height": 2400})
@@ -100,24 +110,24 @@ def main() -> None:
         page.screenshot(path=str(out / "train-full.png"))
         page.set_viewport_size({"width": W, "height": H})
 
-        # exploding gradients: reset to hello (same session: it asks first), lr = 10, clipping off
-        choose(page, "built-in text", "hello")
-        wait_idle(page, 500)
-        page.get_by_role("button", name="Reset and apply").click()
-        wait_idle(page)
+        # exploding gradients: the model trained above, then lr = 10 with clipping off
+        to_top(page)
         page.get_by_text("clip gradients", exact=True).click()
         wait_idle(page)
         page.locator("[data-testid='stSlider']").filter(has_text="learning rate").get_by_role("slider").press("End")
         wait_idle(page)
-        sidebar_button(page, "Start").click()
-        time.sleep(8)
+        sidebar_button(page, "Resume").click()
+        time.sleep(20)  # long enough for the gradient norm to spike
         try:
             page.get_by_text("Training is diverging").wait_for(timeout=60_000)
         except Exception:
             page.screenshot(path=str(out / "exploding-failed.png"), full_page=True)
             raise
         wait_idle(page, 1500)
-        to_top(page)
+        # the charts (the gradient norm's spike, the loss above its range), the Restore button over them
+        page.evaluate("""() => { document.querySelector('[data-testid="stPlotlyChart"]').scrollIntoView();
+                                 document.querySelector('[data-testid="stMain"]').scrollBy(0, -110); }""")
+        page.wait_for_timeout(800)
         page.screenshot(path=str(out / "exploding.png"))
     print(f"screenshots in {out}")
 

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from screenshots import app_page, choose, sidebar_button, to_top, wait_idle  # noqa: E402
+from screenshots import app_page, sidebar_button, to_top, wait_idle  # noqa: E402
 
 
 def main() -> None:
@@ -24,9 +24,7 @@ def main() -> None:
     args = ap.parse_args()
     out = Path(args.out)
     with app_page(out / "screenshots-gradients-server.log") as (page, url):
-        page.goto(f"{url}/train")
-        wait_idle(page)
-        choose(page, "built-in text", "python")
+        page.goto(f"{url}/train?text=python")  # a demo link: Python source
         wait_idle(page, 1500)
         sidebar_button(page, "Start").click()
         time.sleep(args.seconds)

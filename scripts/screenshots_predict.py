@@ -54,19 +54,18 @@ def main() -> None:
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    with app_page(out / "screenshots-predict-server.log") as (page, url):
+    with app_page(out / "screenshots-predict-server.log") as (page, url):  # 1280x720
         open_page(page, url, "Hello")
         page.locator(".st-key-hello_train button").click()
         page.get_by_text("4 of 4").wait_for(timeout=60_000)
         wait_idle(page, 1500)
+        page.evaluate("() => document.querySelector('[data-testid=\"stPlotlyChart\"]').scrollIntoView()")
+        page.wait_for_timeout(500)
         page.screenshot(path=str(out / "hello.png"))
 
-        open_page(page, url, "Train")
-        box = page.locator("[data-testid='stSelectbox']").filter(has_text="built-in text").locator("input")
-        box.first.click()
-        box.first.fill("python")
-        box.first.press("Enter")
+        page.goto(f"{url}/train?text=python")  # a new session on Python source (a demo link)
         wait_idle(page, 1500)
+        page.locator("[data-testid='stSidebar'] [data-testid='stMetric']").first.wait_for(timeout=60_000)
         page.locator(".st-key-sb_start_pause button").click()
         time.sleep(args.seconds)
         nav_link(page, "Predict").click()
@@ -75,8 +74,7 @@ def main() -> None:
         page.locator(PREFIX_INPUT).press("Enter")
         page.locator("[data-testid='stSlider']").filter(has_text="top k").get_by_role("slider").focus()
         page.wait_for_timeout(3000)
-        scroll_main(page, 200)
-        page.screenshot(path=str(out / "predict.png"))
+        page.screenshot(path=str(out / "predict.png"))  # the first screen, as a class sees it
     print(f"screenshots in {out}")
 
 

@@ -12,6 +12,7 @@ import streamlit as st
 
 from charviz import figures, tables
 from charviz.data import show_text
+from charviz.display import font_scale
 from charviz.escape import md, plotly_text
 from charviz.i18n import t
 from charviz.inspect import forward_trace, generate
@@ -22,10 +23,10 @@ from charviz.ui.status import state_words
 
 MAX_PREFIX = 2000  # characters of the prefix the model reads (the last ones)
 PREFIX_BOX = 50 * MAX_PREFIX  # the box takes this much, so a long paste is cut with a note, not dropped
-MAX_COLS = 20  # heatmap columns before the rest of the vocabulary is summed
+MAX_COLS = 12  # heatmap columns before the rest of the vocabulary is summed (wide enough to read at 1280 px)
 VIEWS = ("probs", "logits", "table")  # predict.view_<view>
 LIVE = "100ms"  # the prefix box commits after this typing pause (a rerun costs ~30 ms of server time)
-TITLE_CHARS = 24  # the end of the prefix quoted in the top-k title
+TITLE_CHARS = 14  # the end of the prefix quoted in the top-k title (a third of the page wide at 1280 px)
 STEP_CHOICES = (10, 20, 40, 80, 120, 200)  # time steps shown in the heatmaps (the last N)
 PREFIX_KEY, KEEP_KEY, SOURCE_KEY = "predict_prefix", "_predict_prefix_keep", "_predict_prefix_source"
 SNAP_KEY = "_predict_snapshot"
@@ -148,8 +149,9 @@ def prediction_panel() -> None:
             st.warning(md(tables.unknown_message(prefix, dropped)), icon="⚠️")
         trace = forward_trace(model, vocab, known, last_n=steps)
         if known:
-            tail = known[-TITLE_CHARS:]
-            title = t("predict.next_after", ellipsis="…" if len(known) > TITLE_CHARS else "",
+            n_tail = int(TITLE_CHARS / font_scale())  # (projector mode: larger letters, fewer of them)
+            tail = known[-n_tail:]
+            title = t("predict.next_after", ellipsis="…" if len(known) > n_tail else "",
                       tail=plotly_text(show_text(tail)))
         else:
             title = t("predict.empty_prefix_title")
