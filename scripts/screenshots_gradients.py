@@ -34,10 +34,9 @@ def main() -> None:
         wait_idle(page, 2000)
         to_top(page)
         page.screenshot(path=str(out / "gradients-scalar.png"))
-        page.get_by_text("2 · Your model, right now").scroll_into_view_if_needed()
-        page.evaluate("""() => { const el = [...document.querySelectorAll('h2')]
-                                   .find(h => h.textContent.includes('Your model'));
-                                 el.scrollIntoView(); }""")
+        page.evaluate("""() => { const el = document.querySelectorAll('[data-testid="stPlotlyChart"]')[1];
+                                 el.scrollIntoView();  // the live flow, with the numbers over it
+                                 document.querySelector('[data-testid="stMain"]').scrollBy(0, -150); }""")
         page.wait_for_timeout(800)
         page.screenshot(path=str(out / "gradients.png"))
         assert page.locator("[data-testid='stException']").count() == 0

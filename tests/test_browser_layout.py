@@ -140,9 +140,9 @@ def settle(page, min_charts: int = 0) -> None:
     wait_idle(page)
     page.wait_for_function(
         "n => document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .main-svg').length >= n",
-        arg=min_charts, timeout=60_000)
+        arg=min_charts, timeout=90_000)
     page.evaluate("() => { window.__cvSig = null; }")
-    page.wait_for_function(SETTLED_JS, timeout=60_000, polling=400)
+    page.wait_for_function(SETTLED_JS, timeout=90_000, polling=400)
     no_exception(page)
 
 
@@ -205,6 +205,8 @@ def test_every_page_readable_at_1280x720_and_1920x1080(app_server, browser):
     problems: list[str] = []
     try:
         page.goto(f"{app_server}/train?{SETUP}")
+        # a new server's first page loads torch: on a loaded machine that takes a while
+        page.wait_for_selector("[data-testid='stSidebar'] [data-testid='stMetric']", timeout=180_000)
         wait_idle(page)
         sidebar_button(page, "Start").click()
         wait_step_above(page, TRAIN_STEPS, timeout_ms=120_000)

@@ -240,7 +240,7 @@ def hello_figure(trace, order=None, title: str = "", height: int | None = None) 
     first_gap = 3.3 * font_scale()  # above the first block: its title and the time-step labels (two lines)
     bottom = 3.3 * font_scale()  # row units under the last block for predicted vs target (three lines)
     total = sum(n_rows) + gap * (len(blocks) - 1) + first_gap + bottom
-    row_px = 27  # the whole figure (hidden size 4) on one 720 px screen
+    row_px = int(27 * (1 + (font_scale() - 1) / 2))  # the whole figure (hidden 4) on a 720 px screen
     height = height or int(total * row_px + 20 + (50 if title else 0))
     data, layout, annotations, shapes = [], {}, [], []
     target_row = {c: r for r, c in enumerate(order)}

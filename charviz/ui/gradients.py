@@ -75,10 +75,11 @@ def page() -> None:
     # an empty box unrolls the default sequence (shown as the box's placeholder). The box is not seeded through
     # session_state: on a new server under load its value came back empty on the rerun after Start (the
     # browser test's rare failure), and the live view then showed nothing
-    text = st.text_area(t("gradients.sequence"), key="g_text", height=110,  # keeps newlines
-                        placeholder=default) or default
-
-    rewind_slider("gradients", ws.run)
+    box, rewind = st.columns([2, 1], vertical_alignment="bottom")  # one row: the live chart comes sooner
+    text = box.text_area(t("gradients.sequence"), key="g_text", height=110,  # keeps newlines
+                         placeholder=default) or default
+    with rewind:
+        rewind_slider("gradients", ws.run)
 
     @st.fragment(run_every=live_every(ws))
     def live_flow(text: str) -> None:
