@@ -21,7 +21,7 @@ def set_up_and_wait(page, chapter: int, seconds: float) -> None:
     page.mouse.move(640, 700)  # no tooltip over the page
     page.wait_for_timeout(seconds * 1000)  # a screenshot, not a test: let the class watch it train a while
     wait_idle(page)
-    page.locator("[data-testid='stMain'] h2").first.scroll_into_view_if_needed()
+    page.evaluate("() => document.querySelector('[data-testid=\"stMain\"] h2').scrollIntoView()")  # chapter on top
 
 
 def main() -> None:

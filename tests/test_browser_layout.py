@@ -235,7 +235,7 @@ def test_every_page_readable_at_1280x720_and_1920x1080(app_server, browser):
         wait_idle(page)
         page.locator(".st-key-projector_toggle label").click()
         wait_idle(page)
-        for where in ["Train", "Hello", "Predict", "Gradients", "Lecture 8"]:
+        for where in ["Train", "Hello", "Predict", "Gradients", "Lecture 6", "Lecture 8"]:
             visit(page, where)
             settle(page, 1)
             check(page, f"{where} projector", SMALL, problems, fold=True)

@@ -179,7 +179,7 @@ def step_heatmap(
         "legend": {"orientation": "h", "x": 0, "xanchor": "left", "yanchor": "top",
                    "y": -0.01 - (80 * font_scale() / max(100, height - 200) if side else 0)},
         # room for the top axis: its tick labels and its title's lines
-        "margin": {"t": int((34 + 24 * (xtitle.count("<br>") + 1)) * font_scale()),
+        "margin": {"t": int((40 + 24 * (xtitle.count("<br>") + 1)) * font_scale()),  # (Korean glyphs are tall)
                    "b": int(60 + (64 * font_scale() if side else 0))},
         "shapes": shapes,
     }

@@ -176,7 +176,9 @@ def clipping_metric(snap) -> None:
     if snap.config.clip is None or not rows:
         return
     fired = sum(1 for r in rows if r.get("clipped"))
-    st.metric(t("lecture.clipping"), t("lecture.clipping_value", n=fired, m=len(rows)), help=t("lecture.clipping_help"))
+    # a short value: in projector mode the metric's number is 3.2rem tall, in a column of half the page
+    st.metric(t("layout.clipping_label", m=len(rows)), t("layout.clipping_value", n=fired, m=len(rows)),
+              help=t("lecture.clipping_help"))
 
 
 def chapter_view() -> None:
