@@ -18,6 +18,8 @@ from charviz.figures.style import (
     char_labels,
     f32,
     figure,
+    fits,
+    wrap,
 )
 from charviz.i18n import t
 
@@ -108,9 +110,14 @@ def gradient_flow_figure(flow, window: int | None = None, height: int = 460) -> 
             {"type": "line", "xref": "x", "yref": "paper", "x0": edge, "x1": edge, "y0": 0, "y1": 1,
              "line": {"color": COLORS["reference"], "width": 2, "dash": "dash"}},
         ]
-        annotations = [{"x": edge, "y": 0.02, "xref": "x", "yref": "paper", "showarrow": False,
-                        "text": t("figures.beyond_window", window=window), "xanchor": "right",
-                        "yanchor": "bottom", "font": {"size": FONT_SIZE - 2, "color": COLORS["note"]}}]
+        # at the right of the shaded part when it is wide enough, else from the plot's left edge (in lines)
+        text = t("figures.beyond_window", window=window).strip()
+        room = (edge + 0.5) / T * PLOT_W  # px of the shaded part where the chart is narrowest (a column)
+        inside = fits(len(text), room, FONT_SIZE - 2)
+        annotations = [{"x": edge if inside else -0.5, "y": 0.02, "xref": "x", "yref": "paper", "showarrow": False,
+                        "text": text if inside else wrap(text, 22), "xanchor": "right" if inside else "left",
+                        "align": "left", "yanchor": "bottom",
+                        "font": {"size": FONT_SIZE - 2, "color": COLORS["note"]}}]
     return figure(data, "", t("figures.time_step_input"), t("figures.grad_norm_log"), height,
                    {"yaxis": _log_axis(flow.grad_norm_last, flow.grad_norm_total, length_px=height - 150),
                     "xaxis": _char_ticks(flow.chars, 2 * PLOT_W - 60), "shapes": shapes,

@@ -160,7 +160,8 @@ def step_heatmap(
     ]
     if title is None:
         title = t("figures.logits_title") if kind == "logits" else t("figures.probs_title")
-    height = height or int(min(1500, 190 + (64 if side else 0) + (34 if T <= 12 else 29) * max(T, 4)))
+    row = (34 if T <= 12 else 29) * font_scale() ** 0.5  # (projector mode: taller tick labels)
+    height = height or int(min(1500, 190 + (64 if side else 0) + row * max(T, 4)))
     xtitle = t("figures.candidate_axis")
     if has_rest:
         xtitle += (t("layout.shown_sum" if summed else "figures.shown_rest", shown=len(cols), others=V - len(cols))

@@ -210,10 +210,10 @@ def chapter_view() -> None:
         snap = ws.run.snapshot()
         st.caption(t("lecture.running_on", source=ws.source.label, cell=snap.config.cell.upper(),
                      hidden=snap.config.hidden_size, step=f"{snap.step:,}", state=state_words(snap.state)))
-        if n == 6:
-            clipping_metric(snap)
         for name in ch.figures:
             draw_figure(name, ch, ws, snap)
+        if n == 6:
+            clipping_metric(snap)  # under the figures: they come first on a 1280x720 screen
 
     with fig_col:
         live()
