@@ -74,7 +74,11 @@ def loss_figure(history: list[dict], val_history: list[dict], vocab_size: int, h
         above_y.append(bits[over])
         data.append(_line(steps, np.where(over, np.nan, bits), t("figures.train_each"), COLORS["train"], 1,
                           opacity=0.35))
-        data.append(_line(steps, trend, t("figures.train_smoothed"), COLORS["train"], 3))
+        # the snapshot diamonds sit on this curve: where they are drawn it gives up hover, so that a click at a
+        # diamond picks the diamond (a lines-only point would win the tie and select nothing)
+        marked = marks is not None and len(marks) > 0
+        data.append(_line(steps, trend, t("figures.train_smoothed"), COLORS["train"], 3,
+                          **({"hoverinfo": "skip"} if marked else {})))
     if val_history:
         vs, vb = _rows(val_history, "val_bits", applied_only=False)
         over = np.isfinite(vb) & (vb > top)

@@ -130,11 +130,18 @@ def _on_mark_click(run_ref: weakref.ref, key: str) -> None:
     state = st.session_state.get(key)
     points = getattr(getattr(state, "selection", None), "points", None) or (state or {}).get("selection", {}).get(
         "points", [])
-    steps = [p.get("customdata") for p in points if isinstance(p, dict) and p.get("customdata") is not None]
-    if steps:
-        step = steps[-1]
-        step = step[0] if isinstance(step, list) else step
-        choose(run, int(step))
+    step = None
+    for p in points:  # a diamond names its step; a point of another curve (the diamonds sit on the smoothed
+        if not isinstance(p, dict):  # train curve, which can win the click) chooses the kept step nearest it
+            continue
+        data = p.get("customdata")
+        if data is not None:
+            step = int(data[0] if isinstance(data, list) else data)
+        elif isinstance(p.get("x"), int | float):
+            near = run.snapshots.nearest(round(p["x"]))
+            step = near.step if near is not None else step
+    if step is not None:
+        choose(run, step)
 
 
 def _choose_now(run_ref: weakref.ref) -> None:
