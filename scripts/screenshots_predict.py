@@ -1,7 +1,7 @@
 """Screenshots of the Predict and hello pages: `python scripts/screenshots_predict.py [--out docs] [--seconds 60]`.
 
 docs/predict.png  the Predict page while an RNN trains on Python source (prefix typed with \\n escapes)
-docs/hello.png    the hello page after pressing Train (predictions e, l, l, o)
+docs/hello.png    the hello page after pressing Start, once the predictions are e, l, l, o
 """
 
 from __future__ import annotations
@@ -56,8 +56,9 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     with app_page(out / "screenshots-predict-server.log") as (page, url):  # 1280x720
         open_page(page, url, "Hello")
-        page.locator(".st-key-hello_train button").click()
-        page.get_by_text("4 of 4").wait_for(timeout=60_000)
+        page.locator(".st-key-hello_train button").click()  # Start
+        page.get_by_text("4 of 4").wait_for(timeout=300_000)
+        page.locator(".st-key-hello_train button").click()  # Pause
         wait_idle(page, 1500)
         page.evaluate("() => document.querySelector('[data-testid=\"stPlotlyChart\"]').scrollIntoView()")
         page.wait_for_timeout(500)

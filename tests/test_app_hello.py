@@ -23,17 +23,47 @@ def metrics(at):
     return {m.label: m.value for m in at.metric}
 
 
-def test_train_button_makes_the_predictions_e_l_l_o():
+def test_start_trains_at_a_fixed_pace_and_pause_stops():
+    from charviz.ui.hello import HELLO_STEPS_PER_TICK, HELLO_TICK_S
+
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not at.exception
     assert metrics(at)["training steps"] == "0"
     assert predicted(at) == "hhhh"  # untrained: all four wrong
     assert metrics(at)["predictions right"] == "0 of 4"
+    at.button(key="hello_train").click().run()  # Start: the panel becomes a fragment redrawn every tick
+    assert not at.exception
+    assert at.button(key="hello_train").label == "Pause"
+    assert at.button(key="hello_step").disabled
+    assert metrics(at)["training steps"] == str(HELLO_STEPS_PER_TICK)
+    for tick in range(2, 5):  # (AppTest has no timer: each run is one tick)
+        at.run()
+        assert metrics(at)["training steps"] == str(tick * HELLO_STEPS_PER_TICK)
+    assert metrics(at)["predictions right"] != "4 of 4"  # 8 updates: too early
+    at.button(key="hello_train").click().run()  # Pause
+    assert at.button(key="hello_train").label == "Start"
+    at.run()
+    assert metrics(at)["training steps"] == str(4 * HELLO_STEPS_PER_TICK)  # no more ticks
+    # the pace and the defaults: the class watches for tens of seconds (charviz.hello.learned_at: 120 updates)
+    tr = at.session_state["hello_trainer"]
+    from charviz.hello import learned_at
+
+    n = learned_at(tr, 300)
+    assert 10 <= n * HELLO_TICK_S / HELLO_STEPS_PER_TICK <= 60
+    assert tr.config.lr == 0.003
+
+
+def test_start_runs_until_the_predictions_are_e_l_l_o():
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
     at.button(key="hello_train").click().run()
+    for _ in range(150):  # bounded by ticks: 300 updates
+        if metrics(at)["predictions right"] == "4 of 4":
+            break
+        at.run()
     assert not at.exception
     assert predicted(at) == "ello"
-    assert metrics(at)["predictions right"] == "4 of 4"
-    assert metrics(at)["training steps"] == "200"
+    steps = int(metrics(at)["training steps"].replace(",", ""))
+    assert 60 < steps <= 300
     fig = json.loads(at.get("plotly_chart")[-1].proto.spec)
     assert sum(d["type"] == "heatmap" for d in fig["data"]) == 4
     assert fig["layout"]["yaxis"]["ticktext"] == ["h", "e", "l", "o"]

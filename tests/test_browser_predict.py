@@ -103,8 +103,11 @@ def test_hello_page_trains_in_the_browser(app_server, page):
     open_page(page, app_server, "Hello")
     page.wait_for_selector(".js-plotly-plot", timeout=30_000)
     no_exception(page)
-    page.locator(".st-key-hello_train button").click()
-    page.get_by_text("4 of 4").wait_for(timeout=30_000)
+    page.locator(".st-key-hello_train button").click()  # Start: the page trains its model at a fixed pace
+    page.locator(".st-key-hello_train button", has_text="Pause").wait_for(timeout=30_000)
+    page.get_by_text("4 of 4").wait_for(timeout=300_000)  # about 30 s on a quiet machine (README)
     no_exception(page)
+    page.locator(".st-key-hello_train button").click()  # Pause
+    page.locator(".st-key-hello_train button", has_text="Start").wait_for(timeout=30_000)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "hello-browser.png"))

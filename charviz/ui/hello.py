@@ -1,28 +1,30 @@
 """The Hello page's widgets: a tiny trainer of the page's own on "hello" (in session_state; the main run is
 untouched), its controls, its numbers and the live blog figure.
 
-Every number comes from charviz.hello (hello_trace, score); the figure from charviz.figures. Nothing is
-computed here.
+Start trains it at a fixed pace (HELLO_STEPS_PER_TICK steps every HELLO_TICK_S seconds, in the page's own
+fragment: no thread), so that with the defaults of charviz.hello (a small learning rate) the class watches
+the four predictions turn right over tens of seconds. Every number comes from charviz.hello (hello_trace,
+score); the figure from charviz.figures. Nothing is computed here.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import streamlit as st
 
 from charviz import figures
-from charviz.hello import BLOG_ORDER, HIDDEN_SIZES, INPUT, TARGET, hello_trace, hello_trainer, score
+from charviz.hello import BLOG_ORDER, HELLO_SEED, HIDDEN_SIZES, INPUT, TARGET, hello_trace, hello_trainer, score
 from charviz.i18n import t
 from charviz.snapshots import SnapshotStore
 from charviz.ui.rewind import choose, rewind_slider, view_banner, view_of
 
 HELLO_KEY = "hello_trainer"
 HELLO_SNAPS = "hello_snapshots"
-HELLO_SEED = 3  # first weights: at hidden size 4 this untrained model guesses 'hhhh', all wrong (any seed learns)
-HELLO_TRAIN_STEPS = 200  # one press of Train
-HELLO_CHUNKS = 20  # redraws during one press (so the class sees the numbers move)
+PLAYING_KEY = "hello_playing"
+HELLO_TICK_S = 0.5  # one redraw of the live figure
+HELLO_STEPS_PER_TICK = 2  # 4 updates a second: the defaults learn "hello" in tens of seconds (README)
+HELLO_MAX_STEPS = 1_000  # Start pauses itself here (long after the predictions are right)
 
 
 def _hello() -> object:
@@ -60,6 +62,7 @@ def _hello_step(run: _HelloRun) -> None:
 def _hello_new_weights() -> None:
     st.session_state["hello_seed"] = st.session_state.get("hello_seed", HELLO_SEED) + 1
     st.session_state.pop(HELLO_KEY, None)
+    st.session_state[PLAYING_KEY] = False
 
 
 def _hello_view(tr, slot, key: str = "hello_fig", run: _HelloRun | None = None) -> None:
@@ -76,35 +79,45 @@ def _hello_view(tr, slot, key: str = "hello_fig", run: _HelloRun | None = None) 
 
 
 def hello_panel(intro: str = "") -> None:
-    """Explanation (markdown), controls and numbers on the left, the live figure on the right."""
+    """Explanation (markdown), controls and numbers on the left, the live figure on the right; while Start
+    is on, the whole panel is a fragment redrawn every HELLO_TICK_S seconds after HELLO_STEPS_PER_TICK
+    updates."""
+    playing = bool(st.session_state.get(PLAYING_KEY, False))
+    st.fragment(run_every=HELLO_TICK_S if playing else None)(_panel)(intro)
+
+
+def _panel(intro: str) -> None:
+    playing = bool(st.session_state.get(PLAYING_KEY, False))
     left, right = st.columns([1, 2.2], gap="large")
     with left:
         st.markdown(intro, unsafe_allow_html=True)
         st.select_slider(t("hello.hidden_size"), list(HIDDEN_SIZES), value=4, key="hello_hidden",
                          help=t("hello.hidden_help"))
-        train = st.button(t("hello.train", steps=HELLO_TRAIN_STEPS), type="primary", key="hello_train",
-                          width="stretch")
-        step = st.button(t("hello.step"), key="hello_step", width="stretch")
+        toggle = st.button(t("hello.pause") if playing else t("hello.start"), type="primary", key="hello_train",
+                           width="stretch", icon=":material/pause:" if playing else ":material/play_arrow:",
+                           help=t("hello.start_help", steps=HELLO_STEPS_PER_TICK / HELLO_TICK_S))
+        step = st.button(t("hello.step"), key="hello_step", width="stretch", disabled=playing)
         st.button(t("hello.new_weights"), key="hello_reset", on_click=_hello_new_weights, width="stretch")
         hrun = _hello_run()
-        if step or train:
-            choose(hrun, None)  # training: show the model as it learns
+        if toggle:
+            st.session_state[PLAYING_KEY] = not playing
+            if not playing:
+                choose(hrun, None)  # training: show the model as it learns
+            st.rerun()  # the whole app: the panel's timer starts or stops
+        if step:
+            choose(hrun, None)
+            _hello_step(hrun)
+        elif playing:
+            if hrun.trainer.steps >= HELLO_MAX_STEPS:
+                st.session_state[PLAYING_KEY] = False
+                st.rerun()
+            for _ in range(HELLO_STEPS_PER_TICK):
+                _hello_step(hrun)
         rewind_slider("hello", hrun, label=t("rewind.hello_label"))
         numbers = st.empty()
         notes = st.empty()
     tr = hrun.trainer
-    slot = right.empty()
-    if step:
-        _hello_step(hrun)
-    if train:
-        per_chunk = HELLO_TRAIN_STEPS // HELLO_CHUNKS
-        for i in range(HELLO_CHUNKS):  # a bounded loop: a few seconds, redrawn as it learns
-            for _ in range(per_chunk):
-                _hello_step(hrun)
-            _show_numbers(numbers, *_hello_view(tr, slot, key=f"hello_fig_{i}"))
-            time.sleep(0.05)
-    else:
-        _show_numbers(numbers, *_hello_view(tr, slot, run=hrun))
+    _show_numbers(numbers, *_hello_view(tr, right.empty(), run=hrun))
     notes.caption(t("hello.notes", input=INPUT, target=TARGET, order=", ".join(BLOG_ORDER),
                     index=", ".join(f"{c}={i}" for i, c in enumerate(tr.vocab.itos))))
 
