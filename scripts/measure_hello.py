@@ -47,8 +47,7 @@ def main() -> None:
             page.get_by_text("4 of 4").wait_for(timeout=600_000)
             seconds = time.monotonic() - t0
             steps = metric(page, "training steps")
-            button.click()  # Pause
-            page.locator(".st-key-hello_train button", has_text="Start").wait_for(timeout=60_000)
+            button.click()  # Pause (New random weights, next, pauses too)
             print(f"rep {rep + 1}: 4 of 4 after {seconds:.1f} s, {steps} training steps shown "
                   f"(load average {before} -> {loadavg()})", flush=True)
 

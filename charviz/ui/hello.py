@@ -94,8 +94,7 @@ def _panel(intro: str) -> None:
         st.select_slider(t("hello.hidden_size"), list(HIDDEN_SIZES), value=4, key="hello_hidden",
                          help=t("hello.hidden_help"))
         toggle = st.button(t("hello.pause") if playing else t("hello.start"), type="primary", key="hello_train",
-                           width="stretch", icon=":material/pause:" if playing else ":material/play_arrow:",
-                           help=t("hello.start_help", steps=HELLO_STEPS_PER_TICK / HELLO_TICK_S))
+                           width="stretch", icon=":material/pause:" if playing else ":material/play_arrow:")
         step = st.button(t("hello.step"), key="hello_step", width="stretch", disabled=playing)
         st.button(t("hello.new_weights"), key="hello_reset", on_click=_hello_new_weights, width="stretch")
         hrun = _hello_run()
