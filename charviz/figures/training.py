@@ -72,13 +72,13 @@ def loss_figure(history: list[dict], val_history: list[dict], vocab_size: int, h
         over = np.isfinite(bits) & (bits > top)
         above_x.append(steps[over])
         above_y.append(bits[over])
+        # the snapshot diamonds sit on the train curves: with diamonds drawn, the two lines give up hover, so
+        # that a click at a diamond picks the diamond (a line point wins the tie and selects nothing); the
+        # diamonds' hover gives the smoothed loss instead
+        skip = {"hoverinfo": "skip"} if marks is not None and len(marks) > 0 else {}
         data.append(_line(steps, np.where(over, np.nan, bits), t("figures.train_each"), COLORS["train"], 1,
-                          opacity=0.35))
-        # the snapshot diamonds sit on this curve: where they are drawn it gives up hover, so that a click at a
-        # diamond picks the diamond (a lines-only point would win the tie and select nothing)
-        marked = marks is not None and len(marks) > 0
-        data.append(_line(steps, trend, t("figures.train_smoothed"), COLORS["train"], 3,
-                          **({"hoverinfo": "skip"} if marked else {})))
+                          opacity=0.35, **skip))
+        data.append(_line(steps, trend, t("figures.train_smoothed"), COLORS["train"], 3, **skip))
     if val_history:
         vs, vb = _rows(val_history, "val_bits", applied_only=False)
         over = np.isfinite(vb) & (vb > top)
