@@ -92,7 +92,7 @@ def test_two_replicas_behind_nginx_load_train_and_share_a_run(browser, tmp_path)
     from test_redis_share import RedisServer
 
     redis = RedisServer()
-    env = {"CHARVIZ_REDIS_URL": redis.url}
+    env = {"CHARVIZ_REDIS_URL": redis.url, "CHARVIZ_TRAINING": "process"}  # (what a class should run)
     proxy = None
     try:
         with running_server("streamlit-replica-a.log", env) as url_a, \
