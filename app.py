@@ -6,10 +6,12 @@ from charviz.ui import (
     boot,  # torch-free: the first page does not wait for torch (see charviz/ui/boot.py)
     compact,
     lang,
+    memdebug,  # off unless CHARVIZ_MEMDEBUG names a folder (issue 13: what closed sessions leave behind)
     pages,
     projector,
 )
 
+memdebug.install()
 boot.leave_pages_folder_mode(entry=True)  # the server's first runs may come here as an old-style `pages/` app
 lang.install()  # charviz.i18n.t() answers in this session's language (?lang=ko or the sidebar's choice)
 st.set_page_config(page_title="charviz", page_icon=":material/text_fields:", layout="wide")
