@@ -19,7 +19,6 @@ the load average. The reports are in test-artifacts/memdebug/<round>.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -31,6 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 from conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_server, wait_healthy  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
+
+from charviz.ui.memdebug import ask, wait_gone  # noqa: E402
 
 PATHS = ("", "predict", "gradients", "hidden", "train")
 
@@ -49,42 +50,6 @@ def rss_mb(pid: int) -> float:
 
 def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
-def ask(folder: Path, tag: str, timeout: float = 300.0) -> dict:
-    """A report from the server's debug hook (it answers within a poll interval plus a gc.collect)."""
-    out = folder / f"{tag}.json"
-    out.unlink(missing_ok=True)
-    (folder / f"request-{tag}").write_text("")
-    t0 = time.monotonic()
-    while not out.exists():
-        if time.monotonic() - t0 > timeout:
-            raise TimeoutError(f"no memdebug report {tag} within {timeout:.0f} s")
-        time.sleep(0.2)
-    return json.loads(out.read_text())
-
-
-def wait_gone(folder: Path, tag: str, timeout: float) -> dict:
-    """Ask for reports until no session is left in Streamlit's stores and no run object lives."""
-    t0 = time.monotonic()
-    i = empty = 0
-    while True:
-        rep = ask(folder, f"{tag}-wait{i}")
-        st = rep.get("streamlit", {})
-        live = rep.get("app_objects", {})
-        if st.get("active_sessions", 0) == 0 and not st.get("stored_sessions"):
-            empty += 1  # Streamlit holds none of them: a run still alive after 3 more reports is left behind
-            if live.get("TrainingRun", 0) + live.get("ProcessRun", 0) == 0 or empty > 3:
-                for f in folder.glob(f"{tag}-wait*.json"):
-                    f.unlink()
-                (folder / f"{tag}.json").write_text(json.dumps(rep, indent=1))
-                return rep
-        if time.monotonic() - t0 > timeout:
-            rep["timed_out"] = True
-            (folder / f"{tag}.json").write_text(json.dumps(rep, indent=1))
-            return rep
-        i += 1
-        time.sleep(2.0)
 
 
 def describe(rep: dict) -> str:

@@ -82,3 +82,48 @@ def test_trim_returns_memory_on_glibc():
 
     if ctypes.util.find_library("c"):
         assert memory.trim() is True
+
+
+def test_reaper_empties_the_shut_down_session(monkeypatch):
+    """Streamlit's event loop keeps the last session it flushed (a loop variable) after it is shut down: what
+    the reaper shuts down must hold no model any more (its session_state, unsent messages, fragments)."""
+    from streamlit.runtime.forward_msg_queue import ForwardMsgQueue
+    from streamlit.runtime.state.session_state import SessionState
+
+    state = SessionState()
+    model = _Model()
+    state["charviz_workspace"] = model
+    state._new_widget_state.widget_metadata["sb_step"] = SimpleNamespace(callback_args=(model,))  # on_click args
+    queue = ForwardMsgQueue()
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    msg = ForwardMsg()
+    msg.delta.new_element.markdown.body = "x" * 1000
+    msg.metadata.delta_path[:] = [0, 0]
+    queue.enqueue(msg)
+    frags = SimpleNamespace(cleared=[])
+    frags.clear = lambda: frags.cleared.append(True)
+    shut = []
+    session = SimpleNamespace(_session_state=state, _browser_queue=queue, _fragment_storage=frags,
+                              shutdown=lambda: shut.append(True))
+    storage = _Storage()  # the reconnect store dropped it when its TTL passed (lazily, without a shutdown)
+    active = {"closed": SimpleNamespace(session=session)}  # on_release runs while it is still active
+    mgr = SimpleNamespace(_session_storage=storage, get_active_session_info=active.get)
+    rt = SimpleNamespace(_session_mgr=mgr, media_file_mgr=SimpleNamespace(remove_orphaned_files=lambda: None))
+    monkeypatch.setattr(reaper.Runtime, "instance", classmethod(lambda cls: rt))
+    monkeypatch.setattr(reaper, "ttl_s", lambda: 0.0)
+    monkeypatch.setattr(reaper, "_loop", lambda: None)
+    monkeypatch.setattr(reaper, "_pending", {})
+    reaper.watch("closed")
+    del active["closed"]
+    gone = weakref.ref(model)
+    del model
+    assert reaper.reap(time.monotonic() + 1) == ["closed"]
+    gc.collect()
+    assert gone() is None, "the shut-down session still holds its Workspace"
+    assert "charviz_workspace" not in state and not state._new_widget_state.widget_metadata
+    assert queue.is_empty() and frags.cleared == [True] and shut == [True]
+
+
+class _Model:
+    """Stands for the Workspace (weakly referenceable)."""

@@ -211,6 +211,13 @@ def report() -> dict:
         "streamlit": _streamlit_stores(),
         "leftover_sessions": _leftover_sessions(),
     }
+    st = data["streamlit"]
+    if not st.get("active_sessions") and not st.get("stored_sessions"):  # all gone: who holds what is left
+        data["leftover_objects"] = {}
+        for o in gc.get_objects():
+            name = type(o).__name__
+            if name in ("Workspace", "TrainingRun") and name not in data["leftover_objects"]:
+                data["leftover_objects"][name] = referrer_paths(o)
     if tracemalloc.is_tracing():
         snap = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
         data["traced_mb"] = tracemalloc.get_traced_memory()[0] / 2**20
@@ -228,3 +235,43 @@ def report() -> dict:
 def _thread_kind(name: str) -> str:
     """A thread's name without its number, so that threads of one kind are counted together."""
     return name.rstrip("0123456789-() ").split(" (")[0] or name
+
+
+# ---------------------------------------------------------------------------------------------------------
+# client side
+
+
+def ask(folder: Path, tag: str, timeout: float = 300.0) -> dict:
+    """(Client side: a measuring script or a test.) A report from the server's debug hook in `folder`."""
+    out = folder / f"{tag}.json"
+    out.unlink(missing_ok=True)
+    (folder / f"request-{tag}").write_text("")
+    t0 = time.monotonic()
+    while not out.exists():
+        if time.monotonic() - t0 > timeout:
+            raise TimeoutError(f"no memdebug report {tag} within {timeout:.0f} s")
+        time.sleep(0.2)
+    return json.loads(out.read_text())
+
+
+def wait_gone(folder: Path, tag: str, timeout: float) -> dict:
+    """Ask for reports until no session is left in Streamlit's stores and no run object lives."""
+    t0 = time.monotonic()
+    i = empty = 0
+    while True:
+        rep = ask(folder, f"{tag}-wait{i}")
+        st = rep.get("streamlit", {})
+        live = rep.get("app_objects", {})
+        if st.get("active_sessions", 0) == 0 and not st.get("stored_sessions"):
+            empty += 1  # Streamlit holds none of them: a run still alive after 3 more reports is left behind
+            if live.get("TrainingRun", 0) + live.get("ProcessRun", 0) == 0 or empty > 3:
+                for f in folder.glob(f"{tag}-wait*.json"):
+                    f.unlink()
+                (folder / f"{tag}.json").write_text(json.dumps(rep, indent=1))
+                return rep
+        if time.monotonic() - t0 > timeout:
+            rep["timed_out"] = True
+            (folder / f"{tag}.json").write_text(json.dumps(rep, indent=1))
+            return rep
+        i += 1
+        time.sleep(2.0)

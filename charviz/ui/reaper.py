@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 
 from streamlit import config
 from streamlit.runtime import Runtime
@@ -19,7 +20,7 @@ from streamlit.runtime import Runtime
 from charviz import memory
 
 POLL_S = 5.0
-_pending: dict[str, float] = {}  # session id -> when it was released
+_pending: dict[str, tuple[float, object]] = {}  # session id -> (when it was released, a weakref to its AppSession)
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
 
@@ -29,10 +30,20 @@ def ttl_s() -> float:
 
 
 def watch(session_id: str) -> None:
-    """Shut `session_id` down once it has been gone for the reconnect TTL (unless it came back)."""
+    """Shut `session_id` down once it has been gone for the reconnect TTL (unless it came back).
+
+    Called from the session's on_release, while Streamlit still lists it as active: its AppSession is looked up
+    now (weakly), because once the TTL has passed the reconnect store has usually dropped it (lazily, without a
+    shutdown) while something else may still hold it (see `strip`)."""
     global _thread
+    ref = None
+    try:
+        info = Runtime.instance()._session_mgr.get_active_session_info(session_id)  # noqa: SLF001
+        ref = _weak(info.session) if info is not None else None
+    except Exception:  # no runtime (tests)
+        pass
     with _lock:
-        _pending[session_id] = time.monotonic()
+        _pending[session_id] = (time.monotonic(), ref)
         if _thread is None or not _thread.is_alive():
             _thread = threading.Thread(target=_loop, name="charviz-reaper", daemon=True)
             _thread.start()
@@ -53,6 +64,29 @@ def _loop() -> None:
             return
 
 
+def _weak(session):
+    try:
+        return weakref.ref(session)
+    except TypeError:  # (a stand-in without weak references: hold it until it is reaped)
+        return lambda: session
+
+
+def strip(session) -> None:
+    """Empty a shut-down session: its session_state (the Workspace: model, optimizer, history, snapshots), its
+    unsent messages and its fragments. Streamlit 1.67's event loop keeps the last session it flushed in a loop
+    variable (`for active_session_info in ...` in Runtime._loop_coroutine) until another session is flushed,
+    so a server whose tabs are all closed kept the last one, model and all (found with charviz.ui.memdebug)."""
+    state = getattr(session, "_session_state", None)
+    parts = [state, getattr(session, "_browser_queue", None), getattr(session, "_fragment_storage", None),
+             # SessionState.clear() keeps the widgets' metadata, whose callbacks' args name the run
+             getattr(getattr(state, "_new_widget_state", None), "widget_metadata", None)]
+    for part in parts:
+        try:
+            part.clear()
+        except Exception:  # (another Streamlit version: nothing to strip)
+            pass
+
+
 def reap(now: float | None = None) -> list[str]:
     """On the event loop: shut down every watched session gone for longer than the TTL. -> their ids."""
     now = time.monotonic() if now is None else now
@@ -61,7 +95,7 @@ def reap(now: float | None = None) -> list[str]:
     done = []
     with _lock:
         items = list(_pending.items())
-    for sid, released in items:
+    for sid, (released, ref) in items:
         if mgr.get_active_session_info(sid) is not None:  # reconnected: no longer ours to reap
             done.append(sid)
             continue
@@ -71,8 +105,11 @@ def reap(now: float | None = None) -> list[str]:
         info = storage.get(sid) if storage is not None else None
         if info is not None:
             storage.delete(sid)
-            info.session.shutdown()  # Streamlit's own cleanup: media refs, uploaded files, caches
-        else:  # the store already dropped it without a shutdown: clear what is keyed by its id
+        session = info.session if info is not None else (ref() if ref is not None else None)
+        if session is not None:  # still stored, or dropped by the store but held elsewhere
+            session.shutdown()  # Streamlit's own cleanup (once): media refs, uploaded files, caches
+            strip(session)
+        else:  # gone: clear what is keyed by its id
             rt.media_file_mgr.clear_session_refs(sid)
             rt.uploaded_file_mgr.remove_session_files(sid)
         done.append(sid)

@@ -1,0 +1,50 @@
+"""Browser (issue 13): tabs that trained and were closed leave no model behind in the server.
+
+A server with the debug hook (charviz.ui.memdebug) and a short reconnect TTL; three tabs open the app with
+?autostart=1, train, and close. Once Streamlit holds none of their sessions (the reaper shut them down), no
+Workspace, TrainingRun, Trainer or CharRNN may be alive in the server process and no training thread may run.
+Before the fix, Streamlit's event loop kept the last session it had flushed (a loop variable), and with it
+that session's Workspace: its model, optimizer, history and rewind snapshots.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import ARTIFACTS, running_server
+from test_browser_train import wait_idle, wait_step_above
+
+from charviz.ui.memdebug import ask, wait_gone
+
+pytestmark = pytest.mark.browser
+
+TABS = 3
+APP = ("Workspace", "TrainingRun", "Trainer", "CharRNN")
+
+
+def test_closed_tabs_leave_no_model_behind(browser, monkeypatch):
+    folder = ARTIFACTS / "memdebug-test"
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in folder.glob("*"):
+        f.unlink()
+    monkeypatch.setenv("CHARVIZ_MEMDEBUG", str(folder))
+    monkeypatch.setenv("STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL", "2")
+    monkeypatch.setenv("CHARVIZ_MAX_TRAINING", str(TABS))
+    with running_server("memory-server.log") as url:
+        contexts = []
+        for _ in range(TABS):
+            ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+            page = ctx.new_page()
+            page.goto(f"{url}/?autostart=1", timeout=60_000)
+            contexts.append((ctx, page))
+        for _ctx, page in contexts:
+            wait_idle(page)
+            wait_step_above(page, 3, timeout_ms=120_000)
+        during = ask(folder, "open")
+        assert during["app_objects"]["TrainingRun"] >= TABS  # the hook sees the runs while the tabs train
+        for ctx, _page in contexts:
+            ctx.close()
+        rep = wait_gone(folder, "closed", timeout=180)
+        assert not rep.get("timed_out"), rep["streamlit"]
+        left = {k: rep["app_objects"][k] for k in APP if rep["app_objects"][k]}
+        assert left == {}, f"closed sessions left {left} behind, held by {rep.get('leftover_objects')}"
+        assert "charviz-train" not in dict(rep["threads"]), rep["threads"]
