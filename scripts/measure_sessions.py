@@ -73,7 +73,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=20, help="each session trains at least this many steps")
     ap.add_argument("--ttl", type=int, default=10, help="server.disconnectedSessionTTL for this server (s)")
     ap.add_argument("--trace", action="store_true", help="tracemalloc in the server (slower): growth per round")
-    ap.add_argument("--open-at-once", type=int, default=19, help="tabs open at the same time")
+    ap.add_argument("--open-at-once", type=int, default=7, help="tabs open (and training) at the same time")
     args = ap.parse_args()
     art = ROOT / "test-artifacts"
     folder = art / "memdebug"
@@ -110,7 +110,7 @@ def main() -> None:
                     for _ in range(min(args.open_at_once, args.sessions - first)):
                         ctx = browser.new_context(viewport={"width": 1280, "height": 720})
                         page = ctx.new_page()
-                        page.goto(f"{url}/{PATHS[n % len(PATHS)]}?autostart=1", timeout=120_000)
+                        page.goto(f"{url}/{PATHS[n % len(PATHS)]}?autostart=1", timeout=300_000, wait_until="commit")
                         n += 1
                         pages.append((ctx, page))
                     for _ctx, page in pages:
