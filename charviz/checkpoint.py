@@ -14,6 +14,7 @@ import torch
 
 from charviz import limits
 from charviz.data import Vocab
+from charviz.errors import KeyedError
 from charviz.limits import Budget
 from charviz.model import CharRNN
 from charviz.train import TrainConfig, Trainer
@@ -22,7 +23,7 @@ FORMAT = "charviz-checkpoint"
 VERSION = 1
 
 
-class CheckpointError(ValueError):
+class CheckpointError(KeyedError):
     """A file that is not a usable charviz checkpoint; the message says why, for the user."""
 
 
@@ -82,28 +83,26 @@ def load(f: str | Path | BinaryIO | bytes, budget: Budget | None = None) -> Chec
     except pickle.UnpicklingError as e:
         what = _GLOBAL.search(str(e))
         raise CheckpointError(
-            "the file holds Python objects other than numbers and weights"
-            + (f" ({what.group(1)})" if what else "")
-            + ": such objects can run code, so the file was not loaded"
+            "errors.ckpt_objects_named" if what else "errors.ckpt_objects", what=what.group(1) if what else ""
         ) from None
     except Exception:  # a damaged archive that passed the directory check, wrong byte order, ...
-        raise CheckpointError("the file is damaged: PyTorch could not read it") from None
+        raise CheckpointError("errors.ckpt_damaged") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CheckpointError("this is a PyTorch file, but not a charviz checkpoint")
+        raise CheckpointError("errors.ckpt_not_charviz")
     if payload.get("version") != VERSION:
-        raise CheckpointError(f"unsupported checkpoint version {limits._show(payload.get('version'))}")
+        raise CheckpointError("errors.ckpt_version", version=limits._show(payload.get("version")))
     vocab = _vocab(payload.get("vocab"))
     try:
         config = limits.config_from_untrusted(payload.get("config"))
     except limits.ConfigError as e:
-        raise CheckpointError(f"its settings are outside this app's limits: {e}") from None
+        raise CheckpointError("errors.ckpt_settings", error=e) from None
     try:
         limits.check(config, len(vocab), budget=budget)
     except limits.BudgetError as e:
-        raise CheckpointError(f"its model is too large for this server: {e}") from None
+        raise CheckpointError("errors.ckpt_too_large", error=e) from None
     step = payload.get("step", 0)
     if type(step) is not int or not 0 <= step <= limits.STEP_MAX:
-        raise CheckpointError(f"its step count {limits._show(step)} is not a valid number of steps")
+        raise CheckpointError("errors.ckpt_step", step=limits._show(step))
     shapes = expected_shapes(config.cell, len(vocab), config.hidden_size)
     state = _check_weights(payload.get("state_dict"), shapes, config, len(vocab))
     opt = _check_optimizer(payload.get("optimizer"), list(shapes.values()))
@@ -122,16 +121,14 @@ def _read_bytes(f) -> bytes:
         data = bytes(f)
     elif isinstance(f, str | Path):
         if Path(f).stat().st_size > MAX_FILE_BYTES:
-            raise CheckpointError(f"the file is larger than {MAX_FILE_BYTES // 1_000_000} MB: not a checkpoint "
-                                  "of a model this app can train")
+            raise CheckpointError("errors.ckpt_file_large", max=MAX_FILE_BYTES // 1_000_000)
         data = Path(f).read_bytes()
     else:
         data = f.read(MAX_FILE_BYTES + 1)
     if not data:
-        raise CheckpointError("the file is empty")
+        raise CheckpointError("errors.ckpt_empty")
     if len(data) > MAX_FILE_BYTES:
-        raise CheckpointError(f"the file is larger than {MAX_FILE_BYTES // 1_000_000} MB: not a checkpoint of "
-                              "a model this app can train")
+        raise CheckpointError("errors.ckpt_file_large", max=MAX_FILE_BYTES // 1_000_000)
     return data
 
 
@@ -139,34 +136,29 @@ def _check_archive(data: bytes) -> None:
     """The file must be a torch.save zip archive whose unpacked size is bounded; say what it is if not."""
     if not data.startswith(b"PK"):
         if data[:1] == b"\x80":
-            raise CheckpointError("the file is a bare Python pickle, not a charviz checkpoint; a pickle can "
-                                  "carry code, so it was not opened")
-        raise CheckpointError("this is not a charviz checkpoint (a checkpoint is the zip archive that "
-                              "'Download the current model' gives)")
+            raise CheckpointError("errors.ckpt_pickle")
+        raise CheckpointError("errors.ckpt_not_zip")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             infos = z.infolist()
             names = [i.filename for i in infos]
             pkl = [n for n in names if n.endswith("/data.pkl") and n.count("/") == 1]
             if len(pkl) != 1:
-                raise CheckpointError("the file is a zip archive, but not a PyTorch checkpoint")
+                raise CheckpointError("errors.ckpt_zip_not_torch")
             total = 0
             for i in infos:
                 if i.compress_type != zipfile.ZIP_STORED or i.file_size != i.compress_size:
-                    raise CheckpointError("the file is a compressed zip archive, which torch.save never "
-                                          "writes: not a checkpoint of this app; it was not unpacked")
+                    raise CheckpointError("errors.ckpt_compressed")
                 total += i.file_size
             if total > min(MAX_UNPACKED_BYTES, len(data)):
-                raise CheckpointError(f"the archive claims to unpack to {total / 1e6:,.0f} MB, more than "
-                                      "the file holds: it was not unpacked")
+                raise CheckpointError("errors.ckpt_bomb", mb=f"{total / 1e6:,.0f}")
             bad = z.testzip()  # reads every entry once (bounded above) and checks its CRC
             if bad is not None:
-                raise CheckpointError("the file is damaged (a part of it fails its checksum)")
+                raise CheckpointError("errors.ckpt_checksum")
     except CheckpointError:
         raise
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError):
-        raise CheckpointError("the file is truncated or damaged (an interrupted download?): its zip directory "
-                              "cannot be read") from None
+        raise CheckpointError("errors.ckpt_truncated") from None
 
 
 def expected_shapes(cell: str, vocab_size: int, hidden_size: int) -> dict[str, tuple[int, ...]]:
@@ -179,32 +171,31 @@ def expected_shapes(cell: str, vocab_size: int, hidden_size: int) -> dict[str, t
 
 def _vocab(items) -> Vocab:
     if not isinstance(items, list | tuple) or not all(isinstance(c, str) and len(c) == 1 for c in items):
-        raise CheckpointError("its vocabulary is not a list of characters")
+        raise CheckpointError("errors.ckpt_vocab_type")
     if not 2 <= len(items) <= limits.VOCAB_MAX:
-        raise CheckpointError(f"its vocabulary has {len(items):,} characters; this app allows 2 to "
-                              f"{limits.VOCAB_MAX:,}")
+        raise CheckpointError("errors.ckpt_vocab_size", n=f"{len(items):,}", max=f"{limits.VOCAB_MAX:,}")
     if len(set(items)) != len(items):
-        raise CheckpointError("its vocabulary lists a character twice")
+        raise CheckpointError("errors.ckpt_vocab_twice")
     return Vocab(tuple(items))
 
 
 def _check_weights(state, shapes: dict, config: TrainConfig, V: int) -> dict:
     if not isinstance(state, dict):
-        raise CheckpointError("its weights are missing")
+        raise CheckpointError("errors.ckpt_no_weights")
     if set(state) != set(shapes):
-        raise CheckpointError(
-            f"its weights do not fit a {config.cell} model: missing {sorted(set(shapes) - set(state))}, "
-            f"unexpected {sorted(map(str, set(state) - set(shapes)))[:5]}")
+        raise CheckpointError("errors.ckpt_weight_names", cell=config.cell,
+                              missing=str(sorted(set(shapes) - set(state))),
+                              unexpected=str(sorted(map(str, set(state) - set(shapes)))[:5]))
     for k, shape in shapes.items():
         v = state[k]
         got = tuple(v.shape) if isinstance(v, torch.Tensor) else type(v).__name__
         if got != shape:
-            raise CheckpointError(f"its weights do not fit its settings: {k} has shape {got}, expected {shape} "
-                                  f"(vocabulary {V}, hidden size {config.hidden_size})")
+            raise CheckpointError("errors.ckpt_weight_shape", name=k, got=str(got), expected=str(shape), vocab=V,
+                                  hidden=config.hidden_size)
         if v.dtype != torch.float32:
-            raise CheckpointError(f"its weight {k} holds {v.dtype} numbers, not float32")
+            raise CheckpointError("errors.ckpt_weight_dtype", name=k, dtype=str(v.dtype))
         if not torch.isfinite(v).all():
-            raise CheckpointError(f"its weight {k} holds NaN or infinite values")
+            raise CheckpointError("errors.ckpt_weight_nan", name=k)
     return state
 
 
@@ -213,7 +204,7 @@ def _check_optimizer(opt, shapes: list[tuple[int, ...]]) -> dict | None:
     or the shape of its weight), None if there is none; CheckpointError otherwise."""
     if opt is None:
         return None
-    wrong = CheckpointError("its optimizer state does not fit its weights")
+    wrong = CheckpointError("errors.ckpt_optimizer")
     if not isinstance(opt, dict) or not isinstance(opt.get("state"), dict):
         raise wrong
     groups = opt.get("param_groups")
@@ -234,11 +225,11 @@ def trainer_from_checkpoint(ckpt: Checkpoint, text: str, budget: Budget | None =
     unknown = ckpt.vocab.unknown(text)
     if unknown:
         shown = ", ".join(repr(c) for c in unknown[:10])
-        raise CheckpointError(f"the text has characters the checkpoint's model has never seen: {shown}")
+        raise CheckpointError("errors.ckpt_unseen_chars", chars=shown)
     try:
         limits.check(ckpt.config, len(ckpt.vocab), len(text), budget)
     except limits.BudgetError as e:
-        raise CheckpointError(f"its model is too large for this server: {e}") from None
+        raise CheckpointError("errors.ckpt_too_large", error=e) from None
     trainer = Trainer(text, ckpt.config, vocab=ckpt.vocab)
     trainer.model.load_state_dict(ckpt.model.state_dict())
     if ckpt.optimizer_state is not None:

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import torch
 
+from charviz.errors import KeyedError
 
-class TextError(ValueError):
+
+class TextError(KeyedError):
     """A text that cannot be trained on (empty, one distinct character, not UTF-8)."""
 
 
@@ -95,29 +97,26 @@ def show_text(text: str) -> str:
 def check_text(text: str) -> str:
     """Return `text` if a model can learn from it, else raise TextError with a message for the user."""
     if not isinstance(text, str):
-        raise TextError("the text must be a string")
+        raise TextError("errors.text_not_str")
     if len(text) == 0:
-        raise TextError("the text is empty: there is nothing to learn from")
+        raise TextError("errors.text_empty")
     if len(set(text)) < 2:
-        raise TextError(
-            f"the text has only one distinct character ({show_char(text[0])!r}): "
-            "the next character is always the same, so there is nothing to predict"
-        )
+        raise TextError("errors.text_one_char", char=repr(show_char(text[0])))
     if len(text) < 3:
-        raise TextError("the text is too short: it needs at least 3 characters")
+        raise TextError("errors.text_short", n=3)
     if "\x00" in text:  # one rule for every source (pasted, uploaded): NUL marks a binary file, not text
-        raise TextError("the text contains NUL characters (U+0000): it looks like a binary file, not text")
+        raise TextError("errors.text_nul")
     return text
 
 
 def decode_upload(data: bytes, max_bytes: int | None = None) -> str:
     """Bytes of an uploaded file -> checked text. Raises TextError for too large, non-UTF-8 or unusable text."""
     if max_bytes is not None and len(data) > max_bytes:
-        raise TextError(f"the file is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
+        raise TextError("errors.file_too_large", mb=f"{len(data) / 1e6:.1f}", max=f"{max_bytes / 1e6:.0f}")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise TextError(f"the file is not UTF-8 text (byte {e.start} cannot be decoded)") from None
+        raise TextError("errors.file_not_utf8", byte=e.start) from None
     return check_text(text.replace("\r\n", "\n"))
 
 
@@ -149,7 +148,7 @@ def python_text(max_chars: int = 1_500_000) -> str:
         if total >= max_chars:
             break
     if not parts:
-        raise TextError(f"no Python source found under {stdlib}")
+        raise TextError("errors.no_python_source", path=str(stdlib))
     return "".join(parts)[:max_chars]
 
 
@@ -225,7 +224,7 @@ class BatchStream:
         ids = torch.as_tensor(ids, dtype=torch.long)
         n = ids.numel()
         if n < 2:
-            raise TextError("the training text needs at least 2 characters")
+            raise TextError("errors.train_text_short", n=2)
         # shrink the batch for tiny texts so every stream has at least one (x, y) pair
         batch_size = max(1, min(batch_size, (n - 1) // 2 or 1))
         stream_len = n // batch_size  # each stream holds stream_len chars -> stream_len - 1 pairs

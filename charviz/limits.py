@@ -25,6 +25,7 @@ import os
 from dataclasses import dataclass
 
 from charviz.config import CELLS, OPTIMIZERS, TrainConfig
+from charviz.errors import KeyedError, Msg
 
 # the settings' ranges (the Train page's widgets use these; a checkpoint's config must lie within them)
 HIDDEN_CHOICES = (8, 16, 32, 64, 128, 256, 512)
@@ -56,11 +57,11 @@ DEFAULT_MAX_STEP_S = 0.5
 MB = 1e6
 
 
-class BudgetError(ValueError):
+class BudgetError(KeyedError):
     """A configuration that would take more memory or time than a session may use; the message says so."""
 
 
-class ConfigError(ValueError):
+class ConfigError(KeyedError):
     """A configuration value outside the app's own limits (e.g. from a checkpoint file)."""
 
 
@@ -98,12 +99,16 @@ class Estimate:
     step_s: float
     snapshot_mb: float = 0.0  # the rewind snapshots, once the run has kept as many as it may
 
-    def describe(self) -> str:
-        return f"about {self.memory_mb:,.0f} MB and {_fmt_s(self.step_s)} per step"
+    def describe(self, lang: str | None = None) -> str:
+        return self.message().render(lang)
+
+    def message(self) -> Msg:
+        return Msg("errors.estimate", mb=f"{self.memory_mb:,.0f}", time=duration(self.step_s))
 
 
-def _fmt_s(s: float) -> str:
-    return f"{s * 1000:,.0f} ms" if s < 1 else f"{s:,.1f} s"
+def duration(s: float) -> Msg:
+    """A step time as a message: milliseconds under a second, else seconds."""
+    return Msg("errors.ms", n=f"{s * 1000:,.0f}") if s < 1 else Msg("errors.s", n=f"{s:,.1f}")
 
 
 def num_params(cell: str, vocab_size: int, hidden_size: int) -> int:
@@ -112,16 +117,17 @@ def num_params(cell: str, vocab_size: int, hidden_size: int) -> int:
     return G * H * (V + H) + 2 * G * H + H * V + V
 
 
-def estimate(config: TrainConfig, vocab_size: int, text_chars: int = 0) -> Estimate:
+def estimate(config: TrainConfig, vocab_size: int, text_chars: int = 0, snapshots: bool = True) -> Estimate:
     """Memory (MB) and step time (s) of training `config` on a text of `text_chars` characters with a
-    vocabulary of `vocab_size`, computed from the shapes alone (nothing is allocated)."""
+    vocabulary of `vocab_size`, computed from the shapes alone (nothing is allocated). `snapshots`: the run
+    keeps rewind snapshots (a session's main run does, the race's models do not)."""
     cell, H, V = config.cell, config.hidden_size, vocab_size
     G = GATES[cell]
     N = config.batch_size * config.seq_len  # characters per step
     P = num_params(cell, V, H)
     slots = OPT_SLOTS[config.optimizer] * (2 if config.lr > 1.0 else 1)  # lr > 1: the step backs the state up
     param_mb = 4 * P * (PARAM_COPIES + slots) / MB
-    snapshot_mb = min(MAX_SNAPSHOTS * 4 * P, SNAPSHOT_BYTES) / MB
+    snapshot_mb = min(MAX_SNAPSHOTS * 4 * P, SNAPSHOT_BYTES) / MB if snapshots else 0.0
     act_h, act_v = ACT_PER_H[cell] * H, ACT_PER_V * V
     activation_mb = 4 * N * (act_h + act_v) / MB
     text_mb = 8 * text_chars / MB
@@ -136,26 +142,37 @@ def check(config: TrainConfig, vocab_size: int, text_chars: int = 0, budget: Bud
     """The estimate, or BudgetError (with the estimate and the limit in its message) when over budget."""
     budget = budget or Budget.from_env()
     if vocab_size > VOCAB_MAX:
-        raise BudgetError(f"the text has {vocab_size:,} distinct characters; this app handles at most "
-                          f"{VOCAB_MAX:,}")
+        raise BudgetError("errors.vocab_too_large", n=f"{vocab_size:,}", max=f"{VOCAB_MAX:,}")
     est = estimate(config, vocab_size, text_chars)
-    over = []
-    if est.memory_mb > budget.max_memory_mb:
-        over.append(f"about {est.memory_mb:,.0f} MB of memory (the limit is {budget.max_memory_mb:,.0f} MB)")
-    if est.step_s > budget.max_step_s:
-        over.append(f"about {_fmt_s(est.step_s)} per step (the limit is {_fmt_s(budget.max_step_s)})")
+    over = over_budget(est, budget)
     if over:
-        raise BudgetError(
-            f"{config.cell.upper()} {config.hidden_size} with window {config.seq_len} and batch "
-            f"{config.batch_size} on a vocabulary of {vocab_size} would need " + " and ".join(over)
-            + ". Choose a smaller hidden size, window or batch"
-        )
+        raise BudgetError("errors.over_budget", cell=config.cell.upper(), hidden=config.hidden_size,
+                          window=config.seq_len, batch=config.batch_size, vocab=vocab_size, over=over)
     return est
 
 
-def describe_budget(budget: Budget | None = None) -> str:
+def over_budget(est: Estimate, budget: Budget) -> list[Msg]:
+    """What of `est` exceeds `budget` (memory, step time), as messages; empty when it fits."""
+    over = []
+    if est.memory_mb > budget.max_memory_mb:
+        over.append(Msg("errors.over_memory", mb=f"{est.memory_mb:,.0f}", max=f"{budget.max_memory_mb:,.0f}"))
+    if est.step_s > budget.max_step_s:
+        over.append(Msg("errors.over_time", time=duration(est.step_s), max=duration(budget.max_step_s)))
+    return over
+
+
+def combine(estimates: list[Estimate]) -> Estimate:
+    """The cost of several models trained in one session, one step of each in turn (e.g. the Race):
+    memory adds up, and so does the step time (a round)."""
+    return Estimate(sum(e.params for e in estimates), sum(e.param_mb for e in estimates),
+                    sum(e.activation_mb for e in estimates), sum(e.text_mb for e in estimates),
+                    sum(e.memory_mb for e in estimates), sum(e.step_s for e in estimates),
+                    sum(e.snapshot_mb for e in estimates))
+
+
+def describe_budget(budget: Budget | None = None, lang: str | None = None) -> str:
     budget = budget or Budget.from_env()
-    return f"at most {budget.max_memory_mb:,.0f} MB and {_fmt_s(budget.max_step_s)} per training step"
+    return Msg("errors.budget", mb=f"{budget.max_memory_mb:,.0f}", time=duration(budget.max_step_s)).render(lang)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -165,9 +182,9 @@ def describe_budget(budget: Budget | None = None) -> str:
 def _int_in(d: dict, key: str, lo: int, hi: int) -> int:
     v = d.get(key)
     if type(v) is not int:  # bool is an int subclass: refused too
-        raise ConfigError(f"its {key} is {_show(v)}, not a whole number")
+        raise ConfigError("errors.config_not_int", field=key, value=_show(v))
     if not lo <= v <= hi:
-        raise ConfigError(f"its {key} is {_show(v)}; this app allows {lo:,} to {hi:,}")
+        raise ConfigError("errors.config_range", field=key, value=_show(v), lo=f"{lo:,}", hi=f"{hi:,}")
     return v
 
 
@@ -176,9 +193,9 @@ def _float_in(d: dict, key: str, lo: float, hi: float, default=None, allow_none:
     if v is None and allow_none:
         return None
     if type(v) not in (int, float) or not math.isfinite(v):
-        raise ConfigError(f"its {key} is {_show(v)}, not a number")
+        raise ConfigError("errors.config_not_number", field=key, value=_show(v))
     if not lo <= v <= hi:
-        raise ConfigError(f"its {key} is {_show(v)}; this app allows {lo:g} to {hi:g}")
+        raise ConfigError("errors.config_range", field=key, value=_show(v), lo=f"{lo:g}", hi=f"{hi:g}")
     return float(v)
 
 
@@ -190,15 +207,15 @@ def _show(v) -> str:
 def config_from_untrusted(d) -> TrainConfig:
     """A TrainConfig from a dict read from a file, every value within the app's limits, else ConfigError."""
     if not isinstance(d, dict):
-        raise ConfigError("its settings are missing")
+        raise ConfigError("errors.config_missing")
     cell, opt = d.get("cell"), d.get("optimizer", "adam")
     if cell not in CELLS:
-        raise ConfigError(f"its cell is {_show(cell)}; this app knows {', '.join(CELLS)}")
+        raise ConfigError("errors.config_choice", field="cell", value=_show(cell), known=", ".join(CELLS))
     if opt not in OPTIMIZERS:
-        raise ConfigError(f"its optimizer is {_show(opt)}; this app knows {', '.join(OPTIMIZERS)}")
+        raise ConfigError("errors.config_choice", field="optimizer", value=_show(opt), known=", ".join(OPTIMIZERS))
     carry = d.get("carry_hidden", True)
     if type(carry) is not bool:
-        raise ConfigError(f"its carry_hidden is {_show(carry)}, not true or false")
+        raise ConfigError("errors.config_not_bool", field="carry_hidden", value=_show(carry))
     return TrainConfig(
         cell=cell,
         hidden_size=_int_in(d, "hidden_size", 1, HIDDEN_MAX),

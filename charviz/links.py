@@ -14,14 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
+from charviz import limits
 from charviz.config import CELLS, DEFAULT_CORPUS, OPTIMIZERS, TrainConfig
 
 CORPUS_NAMES = ("hello", "python", "long-range")  # charviz.data.CORPORA (which imports torch)
 DEFAULT_K = 8  # charviz.ui.session.DEFAULT_K: the long-range task's distance when a link does not say
 MAX_K = 64
-MAX_SIZE = 512  # hidden size, window and batch (the Train page's limits)
-MAX_SEED = 2**31 - 1
-MAX_LR = 10.0
 MAX_CLIP = 1000.0
 MAX_TEXT = 2000  # a page input (prefix, probe text) in a URL
 PAGE_INPUTS = ("prefix", "probe", "gtext")  # Predict prefix, Hidden probe text, Gradients probe text
@@ -38,7 +36,8 @@ class Problem:
 
     name: str
     value: str
-    reason: str  # links.bad_<reason>: unknown | choice | integer | range | number | flag | long
+    reason: str  # links.bad_<reason>: unknown | choice | integer | range | number | flag | long | budget
+    detail: object = None  # what the library said (e.g. the BudgetError with the estimate), shown after it
 
 
 @dataclass
@@ -118,7 +117,8 @@ def parse(params: Mapping) -> tuple[Setup, list[Problem]]:
             else:
                 bad(name, "choice")
         elif name in ("k", "hidden", "window", "batch", "seed"):
-            lo, hi = {"k": (0, MAX_K), "seed": (0, MAX_SEED)}.get(name, (1, MAX_SIZE))
+            lo, hi = {"k": (0, MAX_K), "seed": (0, limits.SEED_MAX), "hidden": (1, limits.HIDDEN_MAX),  # one source
+                      "window": (1, limits.SEQ_LEN_MAX), "batch": (1, limits.BATCH_MAX)}[name]
             v = _int(raw, lo, hi)
             if isinstance(v, str):
                 bad(name, v)
@@ -127,7 +127,7 @@ def parse(params: Mapping) -> tuple[Setup, list[Problem]]:
             else:
                 cfg[{"hidden": "hidden_size", "window": "seq_len", "batch": "batch_size", "seed": "seed"}[name]] = v
         elif name == "lr":
-            v = _float(raw, 0.0, MAX_LR)
+            v = _float(raw, 0.0, limits.LR_MAX)
             if isinstance(v, str):
                 bad(name, v)
             else:

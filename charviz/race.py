@@ -19,6 +19,7 @@ of each cell against k.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import time
@@ -26,6 +27,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from charviz import limits
 from charviz.config import TrainConfig
 from charviz.data import LONG_RANGE_KEYS, long_range_text
 from charviz.i18n import t
@@ -64,6 +66,24 @@ class RaceSettings:
 
     def text(self) -> str:
         return long_range_text(self.k, self.lines, seed=self.seed)
+
+
+@functools.lru_cache(maxsize=32)
+def _text_shape(k: int, lines: int, seed: int) -> tuple[int, int]:
+    text = long_range_text(k, lines, seed=seed)
+    return len(text), len(set(text))
+
+
+def check_budget(settings: RaceSettings, budget: limits.Budget | None = None) -> limits.Estimate:
+    """The race's three models together (memory adds up; a round is one step of each) against the session's
+    budget (charviz.limits): the estimate, or BudgetError with it. Nothing is built."""
+    chars, vocab = _text_shape(settings.k, settings.lines, settings.seed)
+    est = limits.combine([limits.estimate(settings.config(c), vocab, chars, snapshots=False) for c in CELLS])
+    over = limits.over_budget(est, budget or limits.Budget.from_env())
+    if over:
+        raise limits.BudgetError("errors.race_over_budget", hidden=settings.hidden_size, window=settings.seq_len,
+                                 batch=settings.batch_size, k=settings.k, over=over)
+    return est
 
 
 @dataclass
@@ -165,9 +185,11 @@ class _Background(ThreadState):
 class Race(_Background):
     """Three Trainers (rnn, lstm, gru) stepped round-robin by one background thread (see the module doc)."""
 
-    def __init__(self, settings: RaceSettings | None = None, history_capacity: int = 2000):
+    def __init__(self, settings: RaceSettings | None = None, history_capacity: int = 2000,
+                 budget: limits.Budget | None = None):
         super().__init__()
         self.settings = s = replace(settings or RaceSettings())
+        check_budget(s, budget)  # BudgetError: nothing built
         self.text = s.text()
         self.trainers = {c: Trainer(self.text, s.config(c)) for c in CELLS}
         first = self.trainers[CELLS[0]]
@@ -302,6 +324,7 @@ class Sweep(_Background):
             raise ValueError("the budget must be at least one round")
         self.settings = replace(settings)
         self.ks = sorted(set(int(k) for k in ks))
+        check_budget(replace(settings, k=self.ks[-1]))  # the longest text: BudgetError before anything trains
         self.budget = budget
         self.chunk = chunk
         self.done: dict[int, dict[str, float]] = {}

@@ -5,31 +5,24 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
+import re
 
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from charviz import i18n
 from charviz.checkpoint import to_bytes
 from charviz.escape import md
 from charviz.train import TrainConfig, Trainer
+from tests.test_app_train import app as open_app
+from tests.test_app_train import workspace
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
-
-
-def app(page: str | None = "pages/train.py") -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+TRAIN = "pages/train.py"
 
 
-def workspace(at):
-    return at.session_state["charviz_workspace"]
+def app(page: str | None = TRAIN, **query: str) -> AppTest:
+    return open_app(page, **query)
 
 
 def alerts(at, kind: str) -> str:
@@ -175,12 +168,105 @@ def test_markup_in_the_prefix_is_shown_as_text_in_the_chart_title():
 
 
 def test_demo_link_over_the_budget_is_refused_with_a_message_and_link_values_are_text():
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params.update({"cell": "lstm", "hidden": "512", "window": "512", "batch": "512",
-                            "zz": "[x](javascript:1)"})
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = app(None, cell="lstm", hidden="512", window="512", batch="512", zz="[x](javascript:1)")
     warn = alerts(at, "warning")
     assert "more memory or time per step than this server allows" in warn
+    assert "would need about" in warn and "the limit is 300 MB" in warn  # the estimate, as the Train page says
     assert "[x](javascript" not in warn and md("[x](javascript:1)") in warn
     assert workspace(at).config == TrainConfig()  # nothing built
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the same refusals in Korean (?lang=ko): the library's messages (charviz.errors) in the session's language
+
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+ENGLISH_WORDS = re.compile(r"\b(the|would|need|limit|file|text|its|this|not|memory|characters?)\b")
+
+
+@pytest.fixture
+def ko(monkeypatch):
+    """AppTest formats a widget's options (format_func -> t()) in the test's thread, outside the session, where
+    the language is the default: make that Korean too, so that the Korean session's widgets can be set."""
+    monkeypatch.setattr(i18n, "DEFAULT_LANGUAGE", "ko")
+
+
+def korean(message: str) -> str:
+    """The message, checked to be Korean sentences: Hangul, and none of the English messages' words."""
+    assert HANGUL.search(message), message
+    assert not ENGLISH_WORDS.search(message), message
+    return message
+
+
+def test_korean_budget_refusal_on_the_train_page(ko):
+    at = app(lang="ko")
+    at.selectbox(key="set_cell").set_value("lstm").run()
+    at.select_slider(key="set_hidden").set_value(512).run()
+    at.number_input(key="set_seq_len").set_value(512).run()
+    err = korean(alerts(at, "error"))
+    assert "적용하지 않았습니다" in err and "메모리" in err and "한도 300 MB" in err
+    captions = "\n".join(c.value for c in at.caption)
+    assert "최대 300 MB, 학습 스텝당 500 ms" in captions  # the limits next to the widgets, in Korean too
+
+
+@pytest.mark.parametrize(("upload", "expect"), [
+    (("evil.pt", _hostile(hidden_size=2**40)), "설정이 이 앱의 한도를 벗어납니다: hidden\\_size 값이"),
+    (("big.pt", _hostile(hidden_size=512, seq_len=512, batch_size=512, cell="lstm")), "모델이 이 서버에는 너무 큽니다"),
+    (("random.pt", bytes(range(256)) * 40), "charviz 체크포인트가 아닙니다"),
+    (("empty.pt", b""), "파일이 비어 있습니다"),
+])
+def test_korean_checkpoint_refusals(upload, expect, ko):
+    at = app(lang="ko")
+    at.file_uploader(key="ckpt_upload").upload(*upload).run()
+    at.button(key="ckpt_load").click().run()
+    assert not at.exception
+    err = alerts(at, "error")
+    assert expect in err, err
+    korean(err.replace(upload[0], ""))
+    assert workspace(at).config == TrainConfig()
+
+
+def test_korean_text_refusals(ko):
+    at = app(lang="ko")
+    at.radio(key="set_kind").set_value("pasted").run()
+    at.text_area(key="set_paste").input("aaaa").run()
+    assert "서로 다른 문자가 하나뿐입니다" in korean(alerts(at, "error"))
+    at.text_area(key="set_paste").input("some text\x00with a NUL").run()
+    assert "NUL 문자" in alerts(at, "error")
+    at.radio(key="set_kind").set_value("upload").run()
+    at.file_uploader(key="set_upload").upload("big.txt", b"abc " * 1_500_000, "text/plain").run()
+    err = alerts(at, "error")
+    assert "6.0 MB" in err and "한도는 5 MB" in err
+    korean(err.replace("big.txt", ""))
+    at.file_uploader(key="set_upload").upload("latin1.txt", "café crème".encode("latin-1"), "text/plain").run()
+    assert "UTF-8 텍스트가 아닙니다" in alerts(at, "error")
+
+
+def test_korean_demo_link_over_the_budget(ko):
+    at = app(None, lang="ko", cell="lstm", hidden="512", window="512", batch="512")
+    warn = alerts(at, "warning")
+    assert "설정을 적용하지 않았습니다" in warn and "MB의 메모리" in warn and "한도 300 MB" in warn, warn
+    assert "would need" not in warn
+
+
+def test_race_over_the_budget_is_refused_with_the_estimate(monkeypatch):
+    monkeypatch.setenv("CHARVIZ_MAX_MEMORY_MB", "120")
+    at = app("pages/race.py")
+    assert not at.error  # the default race (about 65 MB) fits
+    at.select_slider(key="race_hidden").set_value(128).run()
+    at.number_input(key="race_window").set_value(256).run()
+    err = alerts(at, "error")
+    assert "the race \\(RNN, LSTM and GRU 128 with window 256" in err and "the limit is 120 MB" in err, err
+    assert at.button(key="race_apply").disabled and at.button(key="race_reset").disabled
+    holder = at.session_state["charviz_race"]
+    assert holder.race.settings.hidden_size == 64  # the refused race was never built
+    at.number_input(key="race_window").set_value(64).run()  # within the budget again
+    assert not at.error and not at.button(key="race_apply").disabled
+
+
+def test_korean_race_refusal(monkeypatch, ko):
+    monkeypatch.setenv("CHARVIZ_MAX_MEMORY_MB", "120")
+    at = app("pages/race.py", lang="ko")
+    at.select_slider(key="race_hidden").set_value(128).run()
+    at.number_input(key="race_window").set_value(256).run()
+    err = korean(alerts(at, "error"))
+    assert "레이스" in err and "한도 120 MB" in err

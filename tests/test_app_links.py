@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
-
-from streamlit.testing.v1 import AppTest
 
 from charviz import links
 from charviz.config import TrainConfig
+from tests.test_app_train import app, workspace
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
-
-
-def open_link(page: str | None = None, **params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def ws(at):
-    return at.session_state["charviz_workspace"]
+open_link, ws = app, workspace  # a demo link is the app opened with query parameters
 
 
 def test_a_link_sets_the_run_up_and_waits_for_start():

@@ -24,8 +24,11 @@ APP = str(ROOT / "app.py")
 TIMEOUT = 60
 
 
-def app(page: str | None = None) -> AppTest:
+def app(page: str | None = None, **query: str) -> AppTest:
+    """The app as a new session opens it (with `query` as the URL's parameters), then `page`; no exception."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for k, v in query.items():
+        at.query_params[k] = v
     at.run()
     if page:
         at.switch_page(page).run()

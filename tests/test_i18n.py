@@ -30,6 +30,17 @@ def test_every_literal_key_used_in_the_code_exists():
     assert sorted(used - keys) == []
 
 
+def test_every_key_a_library_error_is_raised_with_exists():
+    """charviz.errors: a keyed error or message names its catalogue key as a literal (Error("errors.x", ...),
+    conditional keys too); every such key exists, and every errors.* key is raised somewhere."""
+    keys = set(i18n.catalogue("en"))
+    used = set()
+    for path in ROOT.glob("charviz/**/*.py"):
+        used |= set(re.findall(r"""["'](errors\.[a-z0-9_]+)["']""", path.read_text(encoding="utf-8")))
+    assert sorted(used - keys) == []
+    assert sorted(k for k in keys if k.startswith("errors.") and k not in used) == []
+
+
 def test_lookup_formats_follows_the_resolver_and_falls_back():
     try:
         i18n.set_language_resolver(lambda: "ko")

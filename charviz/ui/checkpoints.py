@@ -8,6 +8,7 @@ import weakref
 import streamlit as st
 
 from charviz.checkpoint import MAX_FILE_BYTES, CheckpointError, load, to_bytes, trainer_from_checkpoint
+from charviz.errors import message
 from charviz.escape import md
 from charviz.i18n import t
 from charviz.limits import Budget
@@ -45,7 +46,7 @@ def _load_uploaded(ws: Workspace) -> None:
         ckpt = load(up.getvalue(), budget=Budget.from_env())
         trainer = trainer_from_checkpoint(ckpt, ws.text, budget=Budget.from_env())
     except CheckpointError as e:
-        st.session_state[_MSG] = ("error", t("settings.ckpt_cannot", name=md(up.name), error=md(str(e))))
+        st.session_state[_MSG] = ("error", t("settings.ckpt_cannot", name=md(up.name), error=md(message(e))))
         return
     reset(ws.text, ckpt.config, ws.source, trainer=trainer)
     sync_widgets(ws)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from charviz import links
+from charviz.errors import message
 from charviz.escape import md
 from charviz.i18n import t
 from charviz.limits import BudgetError
@@ -77,15 +78,19 @@ def from_url() -> None:
     if any(k in links.SETUP_KEYS for k in params):
         try:
             apply(setup)
-        except BudgetError:  # within each widget's range, but over the session's budget: nothing was built
+        except BudgetError as e:  # within each widget's range, but over the session's budget: nothing was built
             c = setup.config
             st.session_state[PROBLEMS_KEY] = [*problems, Problem(
-                "cell, hidden, window, batch", f"{c.cell}, {c.hidden_size}, {c.seq_len}, {c.batch_size}", "budget")]
+                "cell, hidden, window, batch", f"{c.cell}, {c.hidden_size}, {c.seq_len}, {c.batch_size}", "budget",
+                detail=e)]
 
 
 def describe(p: Problem) -> str:
     value = p.value if len(p.value) <= 40 else p.value[:40] + "…"
-    return t("links.problem", name=md(p.name), value=md(value), why=t(f"links.bad_{p.reason}"))
+    why = t(f"links.bad_{p.reason}")
+    if p.detail is not None:  # in the session's language (charviz.errors)
+        why = t("errors.detail", what=why, detail=md(message(p.detail)))
+    return t("links.problem", name=md(p.name), value=md(value), why=why)
 
 
 def show_problems() -> None:

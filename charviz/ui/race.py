@@ -6,8 +6,11 @@ Race: a vanilla RNN, an LSTM and a GRU learn the long-range task side by side (o
 import streamlit as st
 
 from charviz import figures
+from charviz.errors import message
+from charviz.escape import md
 from charviz.i18n import t
-from charviz.race import CHANCE, RaceSettings, verdict
+from charviz.limits import BudgetError, describe_budget
+from charviz.race import CHANCE, RaceSettings, check_budget, verdict
 from charviz.ui import classroom
 from charviz.ui.race_session import get_race_holder, new_race, new_sweep
 from charviz.ui.session import get_workspace
@@ -47,6 +50,15 @@ def page() -> None:
         window_needed = max(ks) + 1 if ks else 0
     else:
         window_needed = int(k) + 1
+    try:  # the three models against the session's budget, as the Train page does for one (nothing is built)
+        ks_checked = [max(ks)] if mode == "sweep" and ks else [int(k)]
+        for kk in ks_checked:
+            est = check_budget(RaceSettings(k=kk, seq_len=int(window), hidden_size=int(hidden)))
+        refusal = ""
+        st.caption(t("limits.race_estimate", cost=est.describe(), limits=describe_budget()))
+    except BudgetError as e:
+        refusal = t("limits.refused", reason=md(message(e)))
+        st.error(refusal, icon=":material/block:")
 
     def _start(which: str) -> None:
         """Start (or resume) the race or the sweep; the session's main run pauses (one thing trains at a time)."""
@@ -83,7 +95,9 @@ def page() -> None:
         new_sweep(settings, ks, budget)
         _start("sweep")
 
-    if mode == "race":
+    if mode == "race" and holder.race is None and refusal:
+        pass  # nothing within the budget to show yet: the message above says why
+    elif mode == "race":
         if holder.race is None:
             new_race(wanted)
         race = holder.race
@@ -96,11 +110,11 @@ def page() -> None:
                       icon=":material/play_arrow:", on_click=_start, args=("race",), width="stretch")
         else:
             b1.button(t("race.apply"), key="race_apply", type="primary", icon=":material/play_arrow:",
-                      on_click=_apply, args=(wanted, True), width="stretch")
+                      on_click=_apply, args=(wanted, True), width="stretch", disabled=bool(refusal))
         b2.button(t("race.step"), key="race_step", on_click=_step, icon=":material/skip_next:", width="stretch",
                   disabled=not same)
         b3.button(t("race.reset"), key="race_reset", on_click=_apply, args=(wanted,), icon=":material/restart_alt:",
-                  width="stretch")
+                  width="stretch", disabled=bool(refusal))
         if not same:
             s = race.settings
             st.info(t("race.changed", k=s.k, window=s.seq_len, hidden=s.hidden_size), icon=":material/tune:")
@@ -113,7 +127,8 @@ def page() -> None:
                       icon=":material/pause:", width="stretch")
         else:
             b1.button(t("race.start"), key="sweep_start", type="primary", icon=":material/play_arrow:",
-                      on_click=_apply_sweep, args=(wanted, list(ks), int(budget)), width="stretch", disabled=not ks)
+                      on_click=_apply_sweep, args=(wanted, list(ks), int(budget)), width="stretch",
+                      disabled=not ks or bool(refusal))
             if sweep is not None and sweep.state == "paused":
                 b2.button(t("race.resume"), key="sweep_resume", on_click=_start, args=("sweep",))
 

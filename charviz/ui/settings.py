@@ -13,6 +13,7 @@ import streamlit as st
 
 from charviz import limits
 from charviz.data import CORPORA, TextError, check_text, decode_upload
+from charviz.errors import message
 from charviz.escape import md
 from charviz.i18n import t
 from charviz.model import CELLS
@@ -144,7 +145,7 @@ def text_controls() -> tuple[Source | None, str | None, str, str]:
         try:
             text = check_text(text)
         except TextError as e:
-            return None, None, t("settings.cannot_train", error=md(str(e))), note
+            return None, None, t("settings.cannot_train", error=md(message(e))), note
         return Source("pasted", "pasted text", digest=text_digest(text)), text, "", note
     up = st.file_uploader(t("settings.upload", mb=MAX_UPLOAD_MB), type=["txt"], key=KEY["upload"],
                           max_upload_size=UPLOADER_MB)
@@ -153,7 +154,7 @@ def text_controls() -> tuple[Source | None, str | None, str, str]:
     try:
         text = decode_upload(up.getvalue(), max_bytes=MAX_UPLOAD_MB * 1_000_000)
     except TextError as e:
-        return None, None, t("settings.cannot_train_file", name=md(up.name), error=md(str(e))), ""
+        return None, None, t("settings.cannot_train_file", name=md(up.name), error=md(message(e))), ""
     return Source("upload", up.name, digest=text_digest(text)), text, "", ""
 
 
@@ -192,7 +193,7 @@ def budget_check(wanted: Wanted, ws: Workspace) -> tuple[limits.Estimate | None,
     try:
         return limits.check(wanted.config, len(set(text)), len(text)), ""
     except limits.BudgetError as e:
-        return None, t("limits.refused", reason=md(str(e)))
+        return None, t("limits.refused", reason=md(message(e)))
 
 
 def budget_caption(estimate: limits.Estimate | None) -> None:

@@ -1,0 +1,76 @@
+"""Errors the library raises for a user to read, by catalogue key, so that the UI shows them in the user's language.
+
+    raise TextError("errors.text_short", n=3)        # catalogue: charviz/locales/{en,ko}/errors.toml
+    ...
+    except TextError as e:
+        st.error(message(e))                         # in the session's language (charviz.i18n)
+
+A `KeyedError` holds `.key` and `.params`; `str(e)` is the English text (logs, notebooks, tests); `e.render(lang)`
+is the text in `lang` (default: the current language). A parameter may itself be a `Msg` or a keyed error
+(rendered in the same language), or a list of them (joined with the language's "and"). No streamlit here.
+"""
+
+from __future__ import annotations
+
+from charviz.i18n import t
+
+
+class Msg:
+    """A message by catalogue key and parameters, rendered in any language."""
+
+    __slots__ = ("key", "params")
+
+    def __init__(self, key: str, /, **params):
+        self.key, self.params = key, params
+
+    def render(self, lang: str | None = None) -> str:
+        return t(self.key, lang=lang, **{k: render(v, lang) for k, v in self.params.items()})
+
+    def __str__(self) -> str:
+        return self.render("en")
+
+    def __repr__(self) -> str:
+        return f"Msg({self.key!r}, {self.params!r})"
+
+
+def render(value, lang: str | None = None):
+    """A parameter as text in `lang`: messages rendered, lists of them joined with "and"; others unchanged."""
+    if isinstance(value, Msg | KeyedError):
+        return value.render(lang)
+    if isinstance(value, list | tuple):
+        return t("errors.and", lang=lang).join(str(render(v, lang)) for v in value)
+    return value
+
+
+class KeyedError(ValueError):
+    """A ValueError whose message is a catalogue key plus parameters (see the module docstring)."""
+
+    def __init__(self, key: str, /, **params):
+        self.msg = Msg(key, **params)
+        super().__init__(key)
+
+    @property
+    def key(self) -> str:
+        return self.msg.key
+
+    @property
+    def params(self) -> dict:
+        return self.msg.params
+
+    def render(self, lang: str | None = None) -> str:
+        return self.msg.render(lang)
+
+    def __reduce__(self):  # pickled (e.g. from a worker process) with its key and parameters
+        return _rebuild, (type(self), self.key, self.params)
+
+    def __str__(self) -> str:
+        return self.msg.render("en")
+
+
+def _rebuild(cls, key: str, params: dict) -> KeyedError:
+    return cls(key, **params)
+
+
+def message(e: BaseException, lang: str | None = None) -> str:
+    """What a user reads for `e`: a keyed error in `lang` (default: the current language), others as str(e)."""
+    return e.render(lang) if isinstance(e, KeyedError) else str(e)
