@@ -394,6 +394,50 @@ def format_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+# peak memory and step time of real steps in a fresh process (scripts/measure_limits.py, tests/test_core_limits.py)
+_STEP_MEMORY_CHILD = """
+import json, random, statistics, sys, time
+import torch
+torch.set_num_threads(1)
+from charviz.data import load_corpus
+from charviz.train import TrainConfig, Trainer, warm_up
+warm_up()
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1]) / 1024
+cfg, steps, corpus, vocab, chars = json.loads(sys.argv[1])
+if corpus:
+    text = load_corpus(corpus)
+else:
+    rng = random.Random(0)
+    alphabet = [chr(0x4E00 + i) for i in range(vocab)]
+    text = "".join(rng.choice(alphabet) for _ in range(chars))
+open("/proc/self/clear_refs", "w").write("5")
+r0 = status("VmRSS")
+tr = Trainer(text, TrainConfig(**cfg))
+times = []
+for _ in range(steps):
+    t0 = time.perf_counter()
+    tr.step()
+    times.append(time.perf_counter() - t0)
+print(json.dumps({"peak_mb": status("VmHWM") - r0, "step_s": statistics.median(times[1:] or times)}))
+"""
+
+
+def step_memory(config: TrainConfig, steps: int, corpus: str | None = None, vocab: int = 0, chars: int = 0,
+                timeout: float = 600.0) -> dict:
+    """{"peak_mb", "step_s"}: resident memory growth from building a Trainer through `steps` steps (VmHWM after
+    resetting it: Linux) and the median step time, in a fresh Python process with one torch thread. The text is
+    a built-in corpus, or `chars` characters drawn from `vocab` CJK ideographs (a vocabulary of any size)."""
+    import subprocess
+
+    arg = json.dumps([config.to_dict(), steps, corpus, vocab, chars])
+    out = subprocess.run([sys.executable, "-c", _STEP_MEMORY_CHILD, arg], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[1], timeout=timeout, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m charviz.bench", description=__doc__.split("\n")[0])
     p.add_argument("--corpus", type=Path, help="a UTF-8 text file (default: tinyshakespeare if found, "

@@ -13,9 +13,7 @@ keeps on top (at most charviz.limits.SNAPSHOT_BYTES) are in the estimate's own c
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -23,31 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from charviz import limits  # noqa: E402
+from charviz.bench import step_memory  # noqa: E402
 from charviz.config import TrainConfig  # noqa: E402
-
-CHILD = """
-import json, statistics, sys, time
-import torch
-torch.set_num_threads(1)
-from charviz.data import load_corpus
-from charviz.train import TrainConfig, Trainer, warm_up
-warm_up()
-def status(key):
-    for line in open("/proc/self/status"):
-        if line.startswith(key):
-            return int(line.split()[1]) / 1024
-cfg, steps = json.loads(sys.argv[1]), int(sys.argv[2])
-text = load_corpus("python")
-open("/proc/self/clear_refs", "w").write("5")
-r0 = status("VmRSS")
-tr = Trainer(text, TrainConfig(**cfg))
-times = []
-for _ in range(steps):
-    t0 = time.perf_counter()
-    tr.step()
-    times.append(time.perf_counter() - t0)
-print(json.dumps({"peak_mb": status("VmHWM") - r0, "step_s": statistics.median(times[1:] or times)}))
-"""
 
 
 def largest(fits, lo: int = 1, hi: int = 512) -> int | None:
@@ -103,9 +78,7 @@ def main() -> None:
         for name, cfg in todo[:1] if args.quick else todo:
             est = limits.estimate(cfg, vocab, len(text))
             steps = 2 if args.quick else args.steps
-            out = subprocess.run([sys.executable, "-c", CHILD, json.dumps(cfg.to_dict()), str(steps)],
-                                 capture_output=True, text=True, cwd=ROOT, check=True)
-            got = json.loads(out.stdout.strip().splitlines()[-1])
+            got = step_memory(cfg, steps, corpus="python")
             print(f"{cell:5} {name:48} {cfg.hidden_size:4} {cfg.batch_size:4} {cfg.seq_len:4} | "
                   f"{est.memory_mb - est.snapshot_mb:7.0f} {est.snapshot_mb:7.0f} {got['peak_mb']:8.0f} | "
                   f"{est.step_s * 1000:7.0f}ms {got['step_s'] * 1000:6.0f}ms", flush=True)

@@ -3,10 +3,6 @@ memory test: hostile checkpoints and refused configurations leave the process's 
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -75,39 +71,15 @@ def test_trainer_with_a_budget_refuses_before_building():
     Trainer(text, TrainConfig(), budget=Budget())
 
 
-# peak memory of real steps in a fresh process: VmHWM after resetting it (clear_refs 5)
-MEASURE = textwrap.dedent("""
-    import json, random, sys
-    import torch
-    torch.set_num_threads(1)
-    from charviz.train import TrainConfig, Trainer, warm_up
-    warm_up()
-    def status(key):
-        for line in open("/proc/self/status"):
-            if line.startswith(key):
-                return int(line.split()[1]) / 1024
-    cell, H, B, T, V = json.loads(sys.argv[1])
-    rng = random.Random(0)
-    chars = [chr(0x4E00 + i) for i in range(V)]
-    text = "".join(rng.choice(chars) for _ in range(B * (T + 2) * 2))
-    open("/proc/self/clear_refs", "w").write("5")
-    r0 = status("VmRSS")
-    tr = Trainer(text, TrainConfig(cell=cell, hidden_size=H, batch_size=B, seq_len=T))
-    for _ in range(2):
-        tr.step()
-    print(status("VmHWM") - r0)
-""")
-
-
 @pytest.mark.parametrize("shape", [("rnn", 512, 64, 64, 65), ("lstm", 64, 128, 128, 65),
                                    ("gru", 256, 32, 64, 65), ("rnn", 32, 64, 64, 1000)])
 def test_memory_estimate_is_close_to_the_measured_peak(shape):
+    from charviz.bench import step_memory
+
     cell, H, B, T, V = shape
-    out = subprocess.run([sys.executable, "-c", MEASURE, json.dumps(shape)], capture_output=True, text=True,
-                         cwd=ROOT, timeout=300, check=True)
-    measured = float(out.stdout.strip().splitlines()[-1])
-    est = limits.estimate(TrainConfig(cell=cell, hidden_size=H, batch_size=B, seq_len=T), V,
-                          B * (T + 2) * 2)
+    cfg = TrainConfig(cell=cell, hidden_size=H, batch_size=B, seq_len=T)
+    measured = step_memory(cfg, 2, vocab=V, chars=B * (T + 2) * 2, timeout=300)["peak_mb"]  # a fresh process
+    est = limits.estimate(cfg, V, B * (T + 2) * 2)
     trainer_only = est.memory_mb - est.snapshot_mb  # the measured process keeps no rewind snapshots
     assert 0.8 * measured <= trainer_only <= 2.5 * measured, (measured, est)
 

@@ -6,6 +6,7 @@ through B. Redis stopping mid-lecture: B's watchers get a clear message, A's tra
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -78,12 +79,23 @@ def step_on(reg: ShareRegistry, code: str) -> int:
     return reg.snapshot(code)[0].step
 
 
-def test_a_run_shared_on_server_a_is_watched_live_from_server_b(redis_server):
+@contextlib.contextmanager
+def two_servers(redis_server):
+    """Registries A and B (two app servers' processes on one Redis) and a training run on A; all closed after."""
     a = ShareRegistry(grace_s=600, redis_url=redis_server.url)
     b = ShareRegistry(grace_s=600, redis_url=redis_server.url)
     run = training_run()
     run.start()
     try:
+        yield a, b, run
+    finally:
+        run.stop()
+        a.close()
+        b.close()
+
+
+def test_a_run_shared_on_server_a_is_watched_live_from_server_b(redis_server):
+    with two_servers(redis_server) as (a, b, run):
         code = a.share(run, {"label": "hello", "sample": "hello"})
         s0 = step_on(b, code)  # B has no such run: it reads A's published snapshot from Redis
         wait_until(lambda: step_on(b, code) > s0, "B to see new steps")
@@ -100,18 +112,10 @@ def test_a_run_shared_on_server_a_is_watched_live_from_server_b(redis_server):
         with pytest.raises(ShareEnded) as e:
             b.snapshot(code)
         assert e.value.reason == "stopped"
-    finally:
-        run.stop()
-        a.close()
-        b.close()
 
 
 def test_redis_stopping_mid_lecture_tells_watchers_and_training_goes_on(redis_server):
-    a = ShareRegistry(grace_s=600, redis_url=redis_server.url)
-    b = ShareRegistry(grace_s=600, redis_url=redis_server.url)
-    run = training_run()
-    run.start()
-    try:
+    with two_servers(redis_server) as (a, b, run):
         code = a.share(run, {"label": "hello", "sample": "hello"})
         wait_until(lambda: step_on(b, code) > 0, "B to follow")
         redis_server.stop()
@@ -122,10 +126,6 @@ def test_redis_stopping_mid_lecture_tells_watchers_and_training_goes_on(redis_se
         wait_until(lambda: run.snapshot().step > n + 5 and a.redis_error != "", "training to go on")
         assert "cannot be reached" in a.redis_error
         assert a.snapshot(code)[0].step > n  # watchers on A itself still follow
-    finally:
-        run.stop()
-        a.close()
-        b.close()
 
 
 def test_a_watcher_on_server_b_is_told_when_redis_stops(redis_server, monkeypatch):
