@@ -208,6 +208,7 @@ def report() -> dict:
         "top_types": by_type.most_common(40),
         "tensors": tensors,
         "threads": sorted(collections.Counter(_thread_kind(t.name) for t in threading.enumerate()).items()),
+        "child_processes": _children(),
         "streamlit": _streamlit_stores(),
         "leftover_sessions": _leftover_sessions(),
     }
@@ -230,6 +231,23 @@ def report() -> dict:
             ]
         _prev_snapshot = snap
     return data
+
+
+def _children() -> list[str]:
+    """Live child processes of the server (worker-process runs, the pool's spare workers, multiprocessing's
+    resource tracker): their command lines, shortened."""
+    out = []
+    try:
+        pids = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
+    except OSError:
+        return out
+    for pid in pids:
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        out.append(cmd[-120:])
+    return out
 
 
 def _thread_kind(name: str) -> str:
