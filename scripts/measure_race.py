@@ -98,26 +98,15 @@ def ui(a) -> None:
     """Click-to-effect on the Race page (switch the mode and back: a full script run each) with the main model
     training, then with the race training."""
     import re
-    import subprocess
-    import urllib.request
 
     from playwright.sync_api import sync_playwright
 
-    port = 8600 + int(time.time()) % 300
-    log = open(ROOT / "test-artifacts" / "measure_race_server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                             "--server.address", "127.0.0.1", "--server.port", str(port),
-                             "--browser.gatherUsageStats", "false"], cwd=ROOT, stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
+    sys.path.insert(0, str(ROOT / "tests"))
+    from conftest import CHROMIUM, CHROMIUM_ARGS, running_server  # the tests' server: free port, health, stop
+
+    with running_server("measure_race_server.log") as url:
         with sync_playwright() as pw:
-            b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+            b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             pg = b.new_page(viewport={"width": 1280, "height": 720})
             pg.goto(url)
             link = pg.locator("[data-testid='stSidebarNav'] a").filter(has_text=re.compile("Race$"))
@@ -153,12 +142,6 @@ def ui(a) -> None:
             pg.locator(".st-key-race_start_pause button").filter(has_text="Resume").wait_for(timeout=30_000)
             print(f"race Pause click to paused: {(time.perf_counter() - t0) * 1000:.0f} ms · load {loadavg()}")
             b.close()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def main() -> None:
