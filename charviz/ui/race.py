@@ -55,8 +55,8 @@ def page() -> None:
         for kk in ks_checked:
             est = check_budget(RaceSettings(k=kk, seq_len=int(window), hidden_size=int(hidden)))
         refusal = ""
-        st.caption(t("limits.race_estimate", cost=est.describe(), limits=describe_budget()))
     except BudgetError as e:
+        est = None
         refusal = t("limits.refused", reason=md(message(e)))
         st.error(refusal, icon=":material/block:")
 
@@ -183,3 +183,5 @@ def page() -> None:
     else:
         live_sweep()
     st.caption(t("race.fair"))  # under the charts: they come first on a 1280x720 screen
+    if est is not None:  # at the bottom too: the charts stay on the first screen
+        st.caption(t("limits.race_estimate", cost=est.describe(), limits=describe_budget()))
