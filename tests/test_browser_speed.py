@@ -23,7 +23,8 @@ NEXT_REDRAW = """prev => new Promise(resolve => {
             const label = m.querySelector('[data-testid="stMetricLabel"]').innerText.trim();
             const value = m.querySelector('[data-testid="stMetricValue"]').innerText.replace(/,/g, '');
             if (label === 'step') out.step = parseInt(value);
-            if (label === 'chars / s') out.cps = parseFloat(value);
+            if (label === 'chars / s')  // 99,999 in full, then 170k, 1.2M (charviz.ui.status.fmt_rate)
+                out.cps = parseFloat(value) * (value.endsWith('k') ? 1e3 : value.endsWith('M') ? 1e6 : 1);
         }
         return out;
     };

@@ -2,7 +2,7 @@
 
 from charviz.run import TrainingRun
 from charviz.train import TrainConfig, Trainer
-from charviz.ui.status import STATE_ICONS, STATES, describe, fmt_bits
+from charviz.ui.status import STATE_ICONS, STATES, describe, fmt_bits, fmt_rate
 
 TEXT = "the quick brown fox jumps over the lazy dog. " * 40
 
@@ -27,3 +27,13 @@ def test_bits_format():
     assert fmt_bits(None) == "–"
     assert fmt_bits(1.23456) == "1.235"
     assert fmt_bits(12345.6) == "12,346"
+
+
+def test_rate_format_fits_a_sidebar_column():
+    assert fmt_rate(0) == "0"
+    assert fmt_rate(99_999) == "99,999"
+    assert fmt_rate(170_149) == "170k"
+    assert fmt_rate(999_499) == "999k"
+    assert fmt_rate(999_500) == "1.0M"
+    assert fmt_rate(1_234_567) == "1.2M"
+    assert all(len(fmt_rate(n)) <= 6 for n in (0, 9, 99_999, 100_000, 512_345, 999_999, 12_345_678))

@@ -31,6 +31,16 @@ def state_words(state: str) -> str:
     return t(f"status.{state}") if state in STATES else state
 
 
+def fmt_rate(n: float) -> str:
+    """chars/s for the sidebar: in full up to 99,999, then 170k, 1.2M (a column of the sidebar holds six
+    characters; '170,149' was cut to '170,…' on a quiet machine training hello)."""
+    if n < 99_999.5:
+        return f"{n:,.0f}"
+    if n < 999_500:
+        return f"{n / 1e3:.0f}k"
+    return f"{n / 1e6:.1f}M"
+
+
 def fmt_bits(x: float | None) -> str:
     if x is None:
         return "–"
@@ -60,6 +70,6 @@ def draw_metrics(step: int, chars_per_sec: float, bits: float | None, val_bits: 
     """Step, chars/s, train and validation bits per character, as the sidebar's big numbers."""
     c1, c2 = st.columns(2)
     c1.metric(t("status.metric_step"), f"{step:,}")
-    c2.metric(t("status.chars_per_sec"), f"{chars_per_sec:,.0f}")
+    c2.metric(t("status.chars_per_sec"), fmt_rate(chars_per_sec))
     c1.metric(t("status.train_bits"), fmt_bits(bits))
     c2.metric(t("status.validation"), fmt_bits(val_bits))
