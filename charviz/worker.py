@@ -53,30 +53,26 @@ WORKER_THREADS = 1  # torch threads per worker: one core each; the cap decides h
 # a trainer's state as plain data (numpy arrays, numbers, lists, dicts): picklable, no torch objects
 
 
+def _map_leaves(obj, kind: type, fn):
+    """fn applied to every leaf of type `kind`, recursively through dicts, lists and tuples (tuples stay
+    tuples); other leaves as they are."""
+    if isinstance(obj, kind):
+        return fn(obj)
+    if isinstance(obj, dict):
+        return {k: _map_leaves(v, kind, fn) for k, v in obj.items()}
+    if isinstance(obj, (tuple, list)):
+        return type(obj)(_map_leaves(v, kind, fn) for v in obj)
+    return obj
+
+
 def to_plain(obj):
     """Tensors -> numpy arrays, recursively through dicts, lists and tuples (tuples stay tuples)."""
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().cpu().numpy().copy()
-    if isinstance(obj, dict):
-        return {k: to_plain(v) for k, v in obj.items()}
-    if isinstance(obj, tuple):
-        return tuple(to_plain(v) for v in obj)
-    if isinstance(obj, list):
-        return [to_plain(v) for v in obj]
-    return obj
+    return _map_leaves(obj, torch.Tensor, lambda x: x.detach().cpu().numpy().copy())
 
 
 def from_plain(obj):
     """The inverse of to_plain: numpy arrays -> tensors."""
-    if isinstance(obj, np.ndarray):
-        return torch.from_numpy(obj.copy())
-    if isinstance(obj, dict):
-        return {k: from_plain(v) for k, v in obj.items()}
-    if isinstance(obj, tuple):
-        return tuple(from_plain(v) for v in obj)
-    if isinstance(obj, list):
-        return [from_plain(v) for v in obj]
-    return obj
+    return _map_leaves(obj, np.ndarray, lambda x: torch.from_numpy(x.copy()))
 
 
 def trainer_state(tr: Trainer) -> dict:
