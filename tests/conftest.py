@@ -97,6 +97,14 @@ def _apptest_navigation_fix(monkeypatch):
     monkeypatch.setattr(PagesManager, "__init__", init)
 
 
+def start_pause(at):
+    """The sidebar's Start/Resume or Pause button in an AppTest (one key per action, see charviz/ui/sidebar.py;
+    a watcher's disabled one is "sb_start_pause")."""
+    found = [b for b in at.button if b.key in ("sb_start", "sb_pause", "sb_start_pause")]
+    assert len(found) == 1, [b.key for b in found]
+    return found[0]
+
+
 # ---------------------------------------------------------------------------------------------------------
 # real server + real browser
 

@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import start_pause
 from streamlit.testing.v1 import AppTest
 
 from charviz.config import DEFAULT_CORPUS, TrainConfig
@@ -75,7 +76,7 @@ def test_step_pressed_while_loading_trains_the_real_model(still_loading):
 
 def test_start_pressed_while_loading_starts_the_real_run(still_loading):
     at = AppTest.from_file(APP, default_timeout=60).run()
-    at.sidebar.button(key="sb_start_pause").click().run()
+    start_pause(at).click().run()
     assert not at.exception
     ws = at.session_state["charviz_workspace"]
     assert ws.run.running

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from charviz.cap import default_cap
-from tests.test_app_train import app, step, workspace
+from tests.test_app_train import app, start_pause, step, workspace
 
 DEADLINE_S = 120
 
@@ -43,10 +43,10 @@ def test_start_pause_and_a_crashed_worker_in_process_mode(process_mode):
     at = app()
     run = workspace(at).run
     assert isinstance(run, ProcessRun)
-    at.button(key="sb_start_pause").click().run()
+    start_pause(at).click().run()
     assert run.running and run.worker_pid not in (None, os.getpid())
     tick_until(at, lambda: step(at) >= 5, "5 steps in the sidebar")
-    at.button(key="sb_start_pause").click().run()  # Pause (the click does not wait for the worker)
+    start_pause(at).click().run()  # Pause (the click does not wait for the worker)
     assert run.state == "paused" and "paused" in at.sidebar.markdown[0].value
     tick_until(at, lambda: not run.busy, "the model to come back from the worker")
     n = step(at)
@@ -54,17 +54,17 @@ def test_start_pause_and_a_crashed_worker_in_process_mode(process_mode):
     at.run()
     assert step(at) == n  # paused means paused
     # a worker that dies is reported in the sidebar; Resume goes on from the model as last received
-    at.button(key="sb_start_pause").click().run()
+    start_pause(at).click().run()
     tick_until(at, lambda: step(at) > n + 3, "training after resume")
     os.kill(run.worker_pid, signal.SIGKILL)
     # (the sidebar drawn by one tick may predate the crash being noticed: wait for what it says)
     tick_until(at, lambda: not run.running and "ended unexpectedly" in sidebar_text(at), "the crash in the sidebar")
     assert step(at) >= n + 3
     kept = step(at)
-    at.button(key="sb_start_pause").click().run()  # Resume
+    start_pause(at).click().run()  # Resume
     tick_until(at, lambda: step(at) > kept + 3, "training after the restart")
     assert "ended unexpectedly" not in sidebar_text(at)
-    at.button(key="sb_start_pause").click().run()
+    start_pause(at).click().run()
 
 
 class _Busy:
@@ -79,14 +79,14 @@ def test_start_beyond_the_cap_says_so_and_does_not_start(monkeypatch):
         default_cap().register(o)
     try:
         at = app()
-        at.button(key="sb_start_pause").click().run()
+        start_pause(at).click().run()
         assert not workspace(at).run.running
         text = sidebar_text(at)
         assert f"**{limit} of {limit}** runs are training" in text and "watch a shared run" in text
         others[0].running = False  # one pauses: now there is room
-        at.button(key="sb_start_pause").click().run()
+        start_pause(at).click().run()
         assert workspace(at).run.running and "runs are training" not in sidebar_text(at)
-        at.button(key="sb_start_pause").click().run()
+        start_pause(at).click().run()
     finally:
         for o in others:
             default_cap().unregister(o)
@@ -120,7 +120,7 @@ def test_watching_a_shared_run_from_the_address_is_read_only_and_leaving_gives_t
     at = AppTest_with_watch(code)
     text = sidebar_text(at)
     assert f"Watching **{code}**" in text and step(at) == 7
-    assert at.button(key="sb_start_pause").disabled and at.button(key="sb_step").disabled
+    assert start_pause(at).disabled and at.button(key="sb_step").disabled
     assert "only its owner can start, pause, step, reset or change it" in "\n".join(
         c.value for c in at.sidebar.caption)
     own = at.session_state["charviz_workspace"]

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import start_pause
 from streamlit.testing.v1 import AppTest
 
 from charviz import i18n
@@ -42,7 +43,7 @@ def test_every_page_renders_in_korean(page):
     assert HANGUL.search(title), title
     assert [m.label for m in at.sidebar.metric] == [i18n.t(k, lang="ko") for k in (
         "status.metric_step", "status.train_bits", "status.chars_per_sec", "status.validation")]
-    assert at.button(key="sb_start_pause").label == "시작"
+    assert start_pause(at).label == "시작"
     english = app(None, page)
     assert english.title[0].value != title and not HANGUL.search(english.title[0].value)
 

@@ -6,7 +6,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from charviz import links
 from charviz.config import TrainConfig
-from tests.test_app_train import app, workspace
+from tests.test_app_train import app, start_pause, workspace
 
 open_link, ws = app, workspace  # a demo link is the app opened with query parameters
 
@@ -31,7 +31,7 @@ def test_autostart_starts_the_run():
     at = open_link(cell="gru", autostart="1")
     w = ws(at)
     assert w.config.cell == "gru" and w.run.running
-    assert at.button(key="sb_start_pause").label == "Pause"
+    assert start_pause(at).label == "Pause"
 
 
 def test_bad_and_unknown_parameters_are_listed_and_the_rest_applies():

@@ -6,7 +6,7 @@ import json
 import threading
 
 from charviz.race import CELLS
-from tests.test_app_train import app, texts, workspace
+from tests.test_app_train import app, start_pause, texts, workspace
 
 SMALL = {"race_k": 3, "race_window": 8}
 
@@ -69,7 +69,7 @@ def test_start_pauses_the_main_run_and_the_sidebar_pauses_the_race():
     assert race.steps >= 2
     at.run()
     assert at.button(key="race_start_pause").label == "Pause"
-    at.button(key="sb_start_pause").click().run()  # the main run's Start in the sidebar
+    start_pause(at).click().run()  # the main run's Start in the sidebar
     assert ws.run.running and not race.running
     race.pause()  # (the click does not wait for the round in progress; this does)
     counts = race.step_counts

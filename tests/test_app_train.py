@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import start_pause
 from streamlit.testing.v1 import AppTest
 
 from charviz.checkpoint import to_bytes
@@ -104,15 +105,47 @@ def test_home_page_says_what_it_is_and_how_to_use_it():
 # sidebar controls
 
 
+def replay_click(at: AppTest, widget_id: str) -> None:
+    """What Streamlit 1.67 does when it replays a click within the same interaction (seen in a server log: a
+    Pause click's callback ran, the sidebar fragment redrew its buttons and asked for a full rerun, and the
+    rerun dispatched the click again): it calls the callback that the newest drawing registered for the
+    clicked widget's id, with that drawing's arguments."""
+    meta = at._session_state._state._new_widget_state.widget_metadata.get(widget_id)
+    if meta is not None and meta.callback is not None:
+        meta.callback(*(meta.callback_args or ()), **(meta.callback_kwargs or {}))
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_a_replayed_click_does_what_the_clicked_button_said(mode, monkeypatch):
+    """The button clicked keeps its meaning after the sidebar redraws: a replay of a Pause click cannot start
+    the run again, nor a replay of a Start click pause it (the lost Pause of issue 11)."""
+    monkeypatch.setenv("CHARVIZ_TRAINING", mode)
+    at = app()
+    start = start_pause(at)
+    start.click().run()
+    run = workspace(at).run
+    assert run.running and mode == ("process" if type(run).__name__ == "ProcessRun" else "thread")
+    replay_click(at, start.id)
+    assert run.running, "a replayed Start click paused the run"
+    wait_for_steps(at, 1, timeout=120)  # (a worker process may start slowly on a loaded machine)
+    pause = start_pause(at)
+    assert pause.label == "Pause"
+    pause.click().run()
+    assert not run.running and start_pause(at).label == "Resume"
+    replay_click(at, pause.id)
+    assert not run.running, "a replayed Pause click started the run again"
+    run.pause()
+
+
 def test_start_pause_resume_step_and_reset_change_the_state():
     at = app()
-    at.button(key="sb_start_pause").click().run()
+    start_pause(at).click().run()
     assert "training" in state_line(at)
-    assert at.button(key="sb_start_pause").label == "Pause"
+    assert start_pause(at).label == "Pause"
     n = wait_for_steps(at, 5)
     assert float(metric(at, "train bits/char")) < 2.5  # a real loss, in bits (hello: log2(4) = 2 at start)
 
-    at.button(key="sb_start_pause").click().run()
+    start_pause(at).click().run()
     assert "paused" in state_line(at)  # at once: Pause does not wait for the step in progress
     assert workspace(at).run._parked.wait(30)  # the thread finished that step and is back to waiting
     at.run()
@@ -121,7 +154,7 @@ def test_start_pause_resume_step_and_reset_change_the_state():
     assert workspace(at).run._parked.wait(30)
     at.run()
     assert step(at) == paused_at, "a paused run must not train"
-    assert at.button(key="sb_start_pause").label == "Resume"
+    assert start_pause(at).label == "Resume"
 
     at.button(key="sb_step").click().run()
     assert step(at) == paused_at + 1, "Step performs exactly one update"
@@ -135,7 +168,7 @@ def test_start_pause_resume_step_and_reset_change_the_state():
 
 def test_step_on_a_running_run_pauses_it_first():
     at = app()
-    at.button(key="sb_start_pause").click().run()
+    start_pause(at).click().run()
     wait_for_steps(at, 2)
     at.button(key="sb_step").click().run()
     assert "paused" in state_line(at)
@@ -162,7 +195,7 @@ def test_a_reconnect_after_release_keeps_the_trained_weights():
     import streamlit as st
 
     at = app()
-    at.button(key="sb_start_pause").click().run()
+    start_pause(at).click().run()
     wait_for_steps(at, 3)
     old = workspace(at).run
     st.cache_resource.clear()  # what Streamlit does when the websocket goes away
@@ -175,7 +208,7 @@ def test_a_reconnect_after_release_keeps_the_trained_weights():
     for k, v in run.trainer.model.state_dict().items():
         assert torch.equal(v, weights[k])
     assert len(run.history) == len(old.history)
-    at.button(key="sb_start_pause").click().run()  # and it trains on
+    start_pause(at).click().run()  # and it trains on
     wait_for_steps(at, step(at) + 2)
 
 
@@ -320,7 +353,7 @@ def test_learning_rate_clip_and_carry_apply_live_without_reset():
 
 def test_non_finite_loss_pauses_and_explains():
     at = app("pages/train.py")
-    at.button(key="sb_start_pause").click().run()
+    start_pause(at).click().run()
     wait_for_steps(at, 2)
     run = workspace(at).run
     model = run.trainer.model

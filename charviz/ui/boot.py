@@ -134,8 +134,9 @@ def loading_status() -> None:
         draw_metrics(0, 0.0, None, None)
         token = f"boot:{time.monotonic_ns()}"
         b1, b2 = st.columns(2)
-        b1.button(t("sidebar.start"), key="sb_start_pause", type="primary", use_container_width=True,
-                  icon=":material/play_arrow:", on_click=_act, args=("start", token + "start"))
+        with b1.container(key="sb_start_pause"):  # (the real sidebar's keys: charviz/ui/sidebar.py)
+            st.button(t("sidebar.start"), key="sb_start", type="primary", use_container_width=True,
+                      icon=":material/play_arrow:", on_click=_act, args=("start", token + "start"))
         b2.button(t("sidebar.step_button"), key="sb_step", use_container_width=True, on_click=_act,
                   args=("step", token + "step"), icon=":material/skip_next:", help=t("sidebar.step_help"))
         with st.popover(t("sidebar.reset"), icon=":material/restart_alt:", use_container_width=True):

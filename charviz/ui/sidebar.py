@@ -118,9 +118,16 @@ def training_status() -> None:
         running = snap.state == "running"
         label = t("sidebar.pause") if running else t("sidebar.resume") if snap.step else t("sidebar.start")
         token = f"{ws.generation}:{snap.step}:{time.monotonic_ns()}"  # one per drawing of the buttons
-        b1.button(label, key="sb_start_pause", type="primary", use_container_width=True,
-                  icon=":material/pause:" if running else ":material/play_arrow:", on_click=start_or_pause,
-                  args=(ws, "pause" if running else "start", token + "start"))
+        # one key per action: Streamlit 1.67 can dispatch a click again within the same interaction (when the
+        # fragment it ran in asks for a full rerun, below), and then calls what the newest drawing registered
+        # for that key. With one key for both, a Pause click, once the button had turned into Resume, started
+        # the run again (the lost Pause, issue 11); with one each, a replayed click repeats its own action,
+        # which the token makes a no-op. (The container keeps the CSS class .st-key-sb_start_pause.)
+        action = "pause" if running else "start"
+        with b1.container(key="sb_start_pause"):
+            st.button(label, key=f"sb_{action}", type="primary", use_container_width=True,
+                      icon=":material/pause:" if running else ":material/play_arrow:", on_click=start_or_pause,
+                      args=(ws, action, token + action))
         b2.button(t("sidebar.step_button"), key="sb_step", use_container_width=True, on_click=step_once,
                   args=(ws, token + "step"), icon=":material/skip_next:", help=t("sidebar.step_help"))
         classroom.notices(ws)
