@@ -298,6 +298,12 @@ class TrainingRun(RunBase, ThreadState):
         self._ends.clear()
         ThreadState.pause(self, wait)
 
+    def wait_settled(self, timeout: float) -> bool:
+        """After pause(wait=False): wait at most `timeout` seconds for the step in progress to end. -> not busy"""
+        if self.busy:
+            self._parked.wait(timeout)
+        return not self.busy
+
     def step_once(self, wait: bool = True) -> StepStats | None:
         """One update (pauses a running run first). With `wait`: now, in the caller's thread. Without (the UI's
         Step): now if no step is in progress, else the training thread does it right after that step; None."""

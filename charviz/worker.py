@@ -634,6 +634,14 @@ class ProcessRun(RunBase):
                 while self._state == "pausing" and time.monotonic() < deadline + 5:
                     self._paused.wait(0.1)
 
+    def wait_settled(self, timeout: float) -> bool:
+        """After pause(wait=False): wait at most `timeout` seconds for the model to be back here. -> not busy"""
+        deadline = time.monotonic() + timeout
+        with self._paused:
+            while self._state == "pausing" and time.monotonic() < deadline:
+                self._paused.wait(max(0.0, deadline - time.monotonic()))
+        return not self.busy
+
     def stop(self, timeout: float = 5.0) -> None:
         """Pause (bringing the model back), then end the worker process. The run cannot start again."""
         with self._ctl:

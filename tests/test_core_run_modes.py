@@ -47,6 +47,24 @@ def train_to(run, n: int) -> int:
     return run.trainer.steps
 
 
+def test_pause_without_waiting_then_settled_shows_the_step_training_stopped_at(make_run):
+    """The sidebar's Pause: pause(wait=False), then wait_settled() for the last step; from then on the step
+    drawn is final (no step moves it, in either mode: a worker's later reply cannot change it)."""
+    run = make_run(Trainer(TEXT, CFG))
+    for _ in range(3):
+        n = run.snapshot().step
+        run.start()
+        wait_until(lambda n=n: run.snapshot().step >= n + 3, "3 more steps")
+        run.pause(wait=False)
+        assert run.state == "paused"  # the button says Resume at once
+        assert run.wait_settled(60.0) and not run.busy
+        drawn = run.snapshot().step
+        assert drawn == run.trainer.steps
+        run.pause()  # (waits for nothing more)
+        assert run.snapshot().step == drawn == run.trainer.steps
+    assert run.wait_settled(0.0)  # a paused run is settled at once
+
+
 def replay_weights(config: TrainConfig, steps: list[int]) -> dict[int, dict[str, torch.Tensor]]:
     """The weights of a fresh Trainer with the same seed after each of `steps` updates (in this process)."""
     tr, out = Trainer(TEXT, config), {}

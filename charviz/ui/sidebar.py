@@ -22,6 +22,7 @@ from charviz.ui.status import draw_head, draw_metrics
 from charviz.units import uniform_bits
 
 REFRESH_S = 1.0  # seconds between live redraws while training
+PAUSE_SETTLE_S = 0.5  # a Pause click waits at most this long for the run's last step to be drawn
 
 def live_every(ws: Workspace | None = None) -> float | None:
     """run_every for a live fragment: REFRESH_S while training (or finishing the step in progress after a
@@ -46,7 +47,10 @@ def start_or_pause(ws: Workspace, action: str, token: str) -> None:
     if not _first_time(token):
         return
     if action == "pause":
-        ws.run.pause(wait=False)  # never waits for the step in progress
+        ws.run.pause(wait=False)  # does not wait for the step in progress ...
+        # ... but for a moment for the model to be back (a worker answers in a few ms): the sidebar that then says
+        # Resume shows the step training stopped at, not the worker's last report before it
+        ws.run.wait_settled(PAUSE_SETTLE_S)
     else:
         pause_race()  # a session trains one thing at a time
         classroom.start(ws)  # within the server's cap on runs training at once
