@@ -152,12 +152,16 @@ def go(page, title: str) -> None:
 
 
 def chapter_of(page) -> int:
-    m = re.search(r"chapter=(\d+)", page.url)
+    m = re.search(r"chapter=(\d+)", page.evaluate("location.search"))  # (the page's own address, now)
     return int(m.group(1)) if m else 1
 
 
 def lecture_to(page, n: int) -> None:
     """From the Lecture page, Previous/Next until chapter n."""
+    # the page writes its chapter into the address when its script runs: wait for it rather than read an address
+    # from before (right after the sidebar link, wait_idle can pass before that run has begun; at chapter 8 the
+    # test then took the address's missing chapter for 1 and clicked a disabled Next)
+    page.wait_for_function("() => /[?&]chapter=\\d+/.test(location.search)", timeout=TIMEOUT_MS)
     for _ in range(10):
         now = chapter_of(page)
         if now == n:

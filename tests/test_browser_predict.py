@@ -35,7 +35,10 @@ def open_page(page, url, title):
 
 
 def open_predict(page, url):
-    open_page(page, url, "Predict")
+    # a slow learning rate (a demo link): the test looks for the prediction changing as the model trains, and at
+    # the default rate the tiny hello text is learnt to saturation (the same probabilities at every redraw) within
+    # seconds in a worker process, before the test looks
+    open_page(page, url + "/?lr=0.0001", "Predict")
     page.wait_for_selector(PREFIX_INPUT, timeout=30_000)
     page.wait_for_selector(".js-plotly-plot", timeout=30_000)
 
