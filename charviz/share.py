@@ -27,6 +27,7 @@ ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 CODE_GROUPS, GROUP_LEN = 2, 4
 PUBLISH_S = 1.0  # a shared run's snapshot goes to Redis at most this often
 ENDED_KEEP_S = 3600.0  # an ended share's reason is kept this long, for watchers who come back
+SHARED_SNAPSHOT_S = 0.5  # watchers asking within this long of each other get the same snapshot (charviz.memo)
 REDIS_TTL_S = 60  # a published snapshot expires unless refreshed (an owner server that died)
 _PREFIX = "charviz:share:"
 _MAGIC = b"CVZ1"
@@ -135,6 +136,7 @@ class Share:
     ended: str = ""  # why it ended ("" while live): "stopped", or "left:<minutes>"
     ended_at: float = 0.0
     watchers: dict = field(default_factory=dict)  # watcher id -> last seen (monotonic)
+    seen: tuple | None = None  # (monotonic time, run, snapshot): the snapshot the watchers were last given
 
 
 class ShareRegistry:
@@ -224,10 +226,21 @@ class ShareRegistry:
             else:
                 run = None
         if run is not None:
-            return run.snapshot(), meta
+            return self._shared_snapshot(s, run), meta
         if self._redis is None:
             raise ShareNotFound()
         return self._redis.read(code)
+
+    def _shared_snapshot(self, s: Share, run):
+        """The run's snapshot, one per SHARED_SNAPSHOT_S for all its watchers: one object, so what is drawn from
+        it (charviz.memo: figures, text samples) is computed once for the class, not once per watcher."""
+        now = time.monotonic()
+        seen = s.seen
+        if seen is not None and seen[1] is run and now - seen[0] < SHARED_SNAPSHOT_S:
+            return seen[2]
+        snap = run.snapshot()
+        s.seen = (now, run, snap)
+        return snap
 
     # -- ending -----------------------------------------------------------------------------------------------
 
@@ -237,6 +250,7 @@ class ShareRegistry:
             if s is None or s.ended:
                 return
             s.ended, s.ended_at = reason, time.monotonic()
+            s.seen = None  # (its snapshot holds a model: not kept for the hour the reason is)
             run = s.run
         if stop_run:
             run.stop(timeout=2.0)

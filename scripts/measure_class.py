@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -92,6 +93,34 @@ def threads(pid: int, prefix: str = "") -> int:
     return n
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far (0 if it is gone)."""
+    try:
+        f = (Path(f"/proc/{pid}") / "stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu_s() -> float:
+    """CPU seconds the whole machine has been busy (all cores; /proc/stat minus idle and iowait)."""
+    v = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(v[:8]) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_split(server_pid: int):
+    """A reading for cpu_shares: (server, its workers, the whole machine) CPU seconds, and the time."""
+    return (cpu_s(server_pid), sum(cpu_s(p) for p in worker_pids(server_pid)), machine_cpu_s(), time.monotonic())
+
+
+def cpu_shares(a, b) -> dict:
+    """Cores used between two cpu_split readings: the server process, its workers, everything else (the
+    browsers, mostly)."""
+    dt = b[3] - a[3]
+    server, workers, machine = (b[0] - a[0]) / dt, (b[1] - a[1]) / dt, (b[2] - a[2]) / dt
+    return {"server": server, "workers": workers, "other": max(0.0, machine - server - workers)}
+
+
 def step_of(page) -> int:
     return page.evaluate(SIDEBAR_STEP_JS)
 
@@ -135,30 +164,46 @@ def share(page) -> str:
 
 
 def nice_chromium(niceness: int) -> str:
-    """A wrapper that starts Chromium under `nice`: in a class the watchers' browsers run on the students'
-    machines, not on the server; a niced browser on the server's machine takes only the CPU the server leaves."""
+    """A wrapper that starts Chromium under `nice` (and its autogroup's nice): in a class the watchers' browsers
+    run on the students' machines, not on the server; a niced browser on the server's machine takes only the CPU
+    the server leaves."""
     if not niceness:
         return CHROMIUM
     path = ROOT / "test-artifacts" / "nice-chromium.sh"
     path.parent.mkdir(exist_ok=True)
-    path.write_text(f'#!/bin/sh\nexec nice -n {niceness} {CHROMIUM} "$@"\n')
+    # Playwright starts the browser in a session of its own (setsid), and with the kernel's autogroup
+    # scheduling (/proc/sys/kernel/sched_autogroup_enabled) a session is scheduled as one group against the
+    # server's group: `nice` alone then only ranks the browser's processes among themselves. The group's own
+    # nice value (/proc/self/autogroup) is what ranks it against the server
+    path.write_text(f'#!/bin/sh\necho {niceness} > /proc/self/autogroup 2>/dev/null\n'
+                    f'exec nice -n {niceness} {CHROMIUM} "$@"\n')
     path.chmod(0o755)
     return str(path)
 
 
-def measure(k: int, m: int, mode: str, seconds: float, alone: bool, pauses: int, niceness: int = 0) -> dict:
+def measure(k: int, m: int, mode: str, seconds: float, alone: bool, pauses: int, niceness: int = 0,
+            browsers: int | None = None, profile: str = "") -> dict:
+    """K trainers (Chromium tabs, normal priority: the lecturer's browser may well be on the server) and M
+    watchers: `browsers` of them Chromium tabs (run under nice `niceness`; the first one counts the loss
+    chart's refreshes), the rest protocol-level sessions (watch_swarm.Swarm: the students' browsers are on
+    their own machines, and 30 Chromium tabs would not fit on the server's cores)."""
+    from watch_swarm import Swarm
+
+    browsers = m if browsers is None else min(browsers, m)
     env_mode = os.environ.get("CHARVIZ_TRAINING")
     os.environ["CHARVIZ_TRAINING"] = mode
     port = free_port()
     (ROOT / "test-artifacts").mkdir(exist_ok=True)
     proc = start_server(port, ROOT / "test-artifacts" / "measure-class-server.log")
     url = f"http://127.0.0.1:{port}"
-    res: dict = {"K": k, "M": m, "mode": mode, "load_before": os.getloadavg()}
+    res: dict = {"K": k, "M": m, "browsers": browsers, "mode": mode, "load_before": os.getloadavg()}
+    swarm = None
     try:
         wait_healthy(url, timeout=120, proc=proc)
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=nice_chromium(niceness), args=CHROMIUM_ARGS,
-                                         headless=True)
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            watch_browser = pw.chromium.launch(executable_path=nice_chromium(niceness), args=CHROMIUM_ARGS,
+                                               headless=True) if browsers else None
             ctxs, trainers = [], []
             for _ in range(k):
                 ctx = browser.new_context(viewport={"width": 1280, "height": 720})
@@ -171,24 +216,43 @@ def measure(k: int, m: int, mode: str, seconds: float, alone: bool, pauses: int,
                 time.sleep(3)
                 res["alone"] = rates(trainers[:1], seconds)[0]
             for p in trainers:
+                wait_ready(p)
                 if not p.evaluate(STABLE_RUNNING_JS):
                     start(p)
             watchers = []
             if m:
                 code = share(trainers[0])
-                for _ in range(m):
-                    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+                for _ in range(browsers):
+                    ctx = watch_browser.new_context(viewport={"width": 1280, "height": 720})
                     page = ctx.new_page()
                     page.goto(f"{url}/train?watch={code}", timeout=120_000)
                     ctxs.append(ctx)
                     watchers.append(page)
                 for p in watchers:
                     p.get_by_text("Watching").first.wait_for(timeout=120_000)
-                watchers[0].evaluate(REFRESH_COUNTER_JS)
+                if m > browsers:
+                    swarm = Swarm(url, code, m - browsers)
+                    swarm.start()
+                if watchers:
+                    watchers[0].evaluate(REFRESH_COUNTER_JS)
             time.sleep(3)
-            t0 = time.monotonic()
+            spy = None
+            if profile:  # py-spy (pip install py-spy; not a requirement) samples the server meanwhile
+                spy = subprocess.Popen(["py-spy", "record", "-p", str(proc.pid), "-d", str(int(seconds)), "-r", "50",
+                                        "--format", "raw", "-o", profile, "--nonblocking"],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            t0, c0 = time.monotonic(), cpu_split(proc.pid)
+            sw0 = swarm.counts() if swarm else None
             res["rates"] = rates(trainers, seconds)
-            if m:
+            res["cores"] = cpu_shares(c0, cpu_split(proc.pid))
+            if spy is not None:
+                spy.wait(60)
+            if swarm:
+                sw1, dt = swarm.counts(), time.monotonic() - t0
+                res["swarm"] = {"n": m - browsers, "requests_per_s": (sw1[0] - sw0[0]) / dt,
+                                "finished_per_s": (sw1[1] - sw0[1]) / dt, "mb_per_s": (sw1[2] - sw0[2]) / dt / 1e6,
+                                "errors": sum(len(w.errors) for w in swarm.watchers)}
+            if watchers:
                 res["watcher_refresh_per_s"] = watchers[0].evaluate("window.__refreshes") / (time.monotonic() - t0)
             res["health_ms"] = health_ms(url, 20)
             res["server_rss_mb"] = rss_mb(proc.pid)
@@ -196,9 +260,13 @@ def measure(k: int, m: int, mode: str, seconds: float, alone: bool, pauses: int,
             res["workers_rss_mb"] = [round(rss_mb(p)) for p in worker_pids(proc.pid)]
             res["pause_ms"] = pause_latencies(trainers[0], pauses)
             res["load_after"] = os.getloadavg()
+            if swarm:
+                swarm.stop()
             for ctx in ctxs:
                 ctx.close()
             browser.close()
+            if watch_browser is not None:
+                watch_browser.close()
         # closed tabs: the server releases their sessions (on_release stops the runs) within its timeout
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
@@ -210,6 +278,8 @@ def measure(k: int, m: int, mode: str, seconds: float, alone: bool, pauses: int,
         res["after_close"] = {"training_threads": threads(proc.pid, "charviz-train"),
                               "worker_processes": len(worker_pids(proc.pid))}
     finally:
+        if swarm:
+            swarm.stop()
         proc.terminate()
         proc.wait(20)
         if env_mode is None:
@@ -229,10 +299,19 @@ def report(r: dict) -> None:
     print(line)
     print(f"  Pause click -> paused: median {statistics.median(pause) if pause else float('nan'):.0f} ms, "
           f"p90 {q(pause, 0.9):.0f} ms (n={len(pause)}, {len(r['pause_ms']) - len(pause)} not within 10 s)")
+    print(f"  watchers: {r['M']} ({r['browsers']} Chromium tabs, {r['M'] - r['browsers']} protocol sessions)")
     if "watcher_refresh_per_s" in r:
-        print(f"  watcher chart refreshes: {r['watcher_refresh_per_s']:.2f} /s")
+        print(f"  watcher chart refreshes (Chromium watcher 1): {r['watcher_refresh_per_s']:.2f} /s")
+    if "swarm" in r:
+        w = r["swarm"]
+        print(f"  protocol watchers: {w['requests_per_s']:.1f} fragment reruns asked/s, {w['finished_per_s']:.1f} "
+              f"runs finished/s, {w['mb_per_s']:.2f} MB/s sent to them, {w['errors']} errors")
+    c = r["cores"]
+    print(f"  cores busy while measuring: server {c['server']:.2f}, its workers {c['workers']:.2f}, "
+          f"everything else (browsers) {c['other']:.2f}")
     h = r["health_ms"]
-    print(f"  /_stcore/health median {statistics.median(h):.0f} ms, p90 {q(h, 0.9):.0f} ms; server RSS "
+    print(f"  /_stcore/health median {statistics.median(h):.0f} ms, p90 {q(h, 0.9):.0f} ms "
+          f"({sum(x == float('inf') for x in h)} of {len(h)} not answered within 10 s); server RSS "
           f"{r['server_rss_mb']:.0f} MB, {r['server_threads']} threads; workers RSS {r['workers_rss_mb']} MB")
     print(f"  after closing the tabs: {r['after_close']}")
     print(f"  load average before {r['load_before'][0]:.2f}, after {r['load_after'][0]:.2f} "
@@ -248,12 +327,17 @@ def main() -> None:
     ap.add_argument("--alone", action="store_true", help="first measure trainer 1 alone, for the ratio")
     ap.add_argument("--pauses", type=int, default=7)
     ap.add_argument("--table", action="store_true", help="(K, M) = (1,0) (1,10) (1,30) (2,30)")
+    ap.add_argument("--browsers", type=int, default=None,
+                    help="how many of the M watchers are Chromium tabs (default: all); the rest are protocol "
+                         "sessions (scripts/watch_swarm.py)")
+    ap.add_argument("--profile", default="", help="py-spy's samples of the server while measuring, to this file")
     ap.add_argument("--browser-nice", type=int, default=0,
                     help="run Chromium under nice -n N (the students' browsers are not on the server)")
     args = ap.parse_args()
     runs = [(1, 0), (1, 10), (1, 30), (2, 30)] if args.table else [(args.trainers, args.watchers)]
     for k, m in runs:
-        report(measure(k, m, args.mode, args.seconds, args.alone, args.pauses, args.browser_nice))
+        report(measure(k, m, args.mode, args.seconds, args.alone, args.pauses, args.browser_nice, args.browsers,
+                       args.profile))
 
 
 if __name__ == "__main__":

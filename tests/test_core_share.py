@@ -107,3 +107,26 @@ def test_ended_shares_are_forgotten_after_a_while(monkeypatch):
     with pytest.raises(ShareNotFound):
         reg.snapshot(code)
     reg.close()
+
+
+def test_watchers_asking_within_the_same_moment_get_one_snapshot(monkeypatch):
+    """One snapshot object per SHARED_SNAPSHOT_S for all of a run's watchers: what is drawn from it is drawn once
+    for the class (charviz.memo), and the newest one is never older than that."""
+    import charviz.share as share
+
+    reg = ShareRegistry(grace_s=600)
+    run = small_run()
+    code = reg.share(run, {"label": "test", "sample": ""})
+    a, _ = reg.snapshot(code, watcher="w1")
+    b, _ = reg.snapshot(code, watcher="w2")
+    assert a is b and reg.watcher_count(code) == 2
+    run.step_once()
+    monkeypatch.setattr(share, "SHARED_SNAPSHOT_S", 0.0)  # (the moment has passed)
+    c, _ = reg.snapshot(code, watcher="w1")
+    assert c is not a and c.step == a.step + 1
+    monkeypatch.setattr(share, "SHARED_SNAPSHOT_S", 600.0)
+    new = small_run(5)
+    reg.rebind(run, new, {"label": "after reset", "sample": ""})
+    assert reg.snapshot(code)[0].step == 5  # a reset is seen at once, whatever the moment
+    reg.unshare(code)
+    assert reg._shares[code].seen is None  # an ended share keeps no model

@@ -17,6 +17,7 @@ import streamlit as st
 
 from charviz.figures import loss_figure
 from charviz.i18n import t
+from charviz.memo import drawn
 from charviz.model import CharRNN
 from charviz.snapshots import SnapshotStore
 
@@ -154,8 +155,9 @@ def loss_chart(snap, run, ngram=None, key: str = "loss_chart") -> None:
     """The Train page's loss chart with the n-gram line and the kept snapshots marked; a click on a mark shows
     that step's model on the other pages."""
     marks = run.snapshots.steps
-    fig = loss_figure(snap.history, snap.val_history, len(snap.vocab), baseline=ngram, marks=marks,
-                      restores=snap.restores)
+    # drawn once per snapshot (and marks, baseline): a class watching one shared run shares it (charviz.memo)
+    fig = drawn(snap, ("loss", tuple(marks), id(ngram)), lambda: loss_figure(
+        snap.history, snap.val_history, len(snap.vocab), baseline=ngram, marks=marks, restores=snap.restores))
     st.plotly_chart(fig, key=key, theme=None, on_select=functools.partial(_on_mark_click, weakref.ref(run), key),
                     selection_mode="points")
     chosen = chosen_step(run)

@@ -9,6 +9,7 @@ from charviz.escape import md
 from charviz.figures import grad_norm_figure, speed_figure
 from charviz.i18n import t
 from charviz.inspect import generate
+from charviz.memo import drawn, shared
 from charviz.ui import projector
 from charviz.ui.baseline import ngram_caption, ngram_for
 from charviz.ui.checkpoints import checkpoint_panel
@@ -76,20 +77,23 @@ def page() -> None:
             loss_chart(snap, run, ngram)
             if not read_only(ws):  # (a watcher's server does not have the owner's text to fit it)
                 ngram_caption(ngram)
-        c2.plotly_chart(grad_norm_figure(snap.history, snap.config.clip), key="grad_chart", theme=None)
+        clip = snap.config.clip  # (drawn once per snapshot: a class watching one run shares it, charviz.memo)
+        c2.plotly_chart(drawn(snap, ("grad", clip), lambda: grad_norm_figure(snap.history, clip)), key="grad_chart",
+                        theme=None)
 
     @st.fragment(run_every=SAMPLE_EVERY_S if live_every(ws) else None)
     def sample_view() -> None:
         """Training speed, and a sample from the model as it is now (refreshed every few seconds)."""
         snap = get_workspace().run.snapshot()
         c3, c4 = st.columns(2)
-        c3.plotly_chart(speed_figure(snap.history), key="speed_chart", theme=None)
+        c3.plotly_chart(drawn(snap, ("speed",), lambda: speed_figure(snap.history)), key="speed_chart", theme=None)
         with c4:
             st.markdown(t("train.sample_title"))
             temp = st.slider(t("train.temperature"), 0.0, 2.0, 0.8, 0.1,
                              key="sample_temperature")
-            try:
-                sample = "".join(c for c, _ in generate(snap.model, snap.vocab, "", SAMPLE_CHARS, temp, seed=snap.step))
+            try:  # (one sample per model and temperature: the watchers of a shared run share it, charviz.memo)
+                sample = shared.get(snap.model, ("sample", temp, SAMPLE_CHARS, snap.step), lambda: "".join(
+                    c for c, _ in generate(snap.model, snap.vocab, "", SAMPLE_CHARS, temp, seed=snap.step)))
             except RuntimeError:  # softmax of non-finite logits
                 st.warning(t("train.no_sample"))
             else:

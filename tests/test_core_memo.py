@@ -1,0 +1,93 @@
+"""charviz.memo: results computed once per object, shared by every session drawing it, gone with the object."""
+
+from __future__ import annotations
+
+import gc
+import threading
+
+import pytest
+
+from charviz import i18n
+from charviz.memo import ObjectMemo, drawn, shared
+
+
+class Thing:  # (a snapshot or a model stand-in: weak-referenceable, unhashable like a dataclass)
+    __hash__ = None
+
+
+def test_made_once_per_object_and_key_and_the_same_object_back():
+    memo, calls = ObjectMemo(), []
+    a, b = Thing(), Thing()
+
+    def make(tag):
+        calls.append(tag)
+        return [tag]  # a fresh object each time it is made
+
+    first = memo.get(a, "fig", lambda: make("a"))
+    assert memo.get(a, "fig", lambda: make("a again")) is first  # shared, not remade
+    assert memo.get(a, "other", lambda: make("a other")) == ["a other"]
+    assert memo.get(b, "fig", lambda: make("b")) == ["b"]  # another object: its own
+    assert calls == ["a", "a other", "b"] and (memo.hits, memo.misses) == (1, 3)
+
+
+def test_entries_go_with_their_object():
+    memo = ObjectMemo()
+    things = [Thing() for _ in range(5)]
+    for i, t in enumerate(things):
+        memo.get(t, "k", lambda i=i: i)
+    assert len(memo) == 5
+    del things[:3], t
+    gc.collect()
+    assert len(memo) == 2 and len(memo._entries) == 2  # the dead ones' entries are removed, not just unreachable
+
+
+def test_threads_asking_at_once_wait_for_the_one_making_it():
+    memo, inside, release, calls = ObjectMemo(), threading.Event(), threading.Event(), []
+    obj, results = Thing(), []
+
+    def slow():
+        calls.append(1)
+        inside.set()
+        assert release.wait(30)
+        return object()
+
+    def ask():
+        results.append(memo.get(obj, "sample", slow))
+
+    first = threading.Thread(target=ask)
+    first.start()
+    assert inside.wait(30)  # the first one is making it now
+    others = [threading.Thread(target=ask) for _ in range(7)]
+    for t in others:
+        t.start()
+    release.set()
+    for t in [first, *others]:
+        t.join(30)
+    assert len(calls) == 1 and len(results) == 8 and all(r is results[0] for r in results)
+
+
+def test_a_failure_is_not_kept_and_the_next_caller_tries_again():
+    memo, obj = ObjectMemo(), Thing()
+
+    def boom():
+        raise RuntimeError("non-finite logits")
+
+    with pytest.raises(RuntimeError):
+        memo.get(obj, "sample", boom)
+    assert memo.get(obj, "sample", lambda: "ok") == "ok"
+
+
+def test_drawn_keys_name_the_readers_language():
+    obj, lang = Thing(), {"now": "en"}
+    old = i18n._resolver
+    i18n.set_language_resolver(lambda: lang["now"])
+    try:
+        en = drawn(obj, ("title",), lambda: i18n.t("train.title"))
+        lang["now"] = "ko"
+        ko = drawn(obj, ("title",), lambda: i18n.t("train.title"))
+        lang["now"] = "en"
+        assert drawn(obj, ("title",), lambda: "remade") == en
+    finally:
+        i18n.set_language_resolver(old)
+    assert en == i18n.t("train.title", lang="en") and ko == i18n.t("train.title", lang="ko") and en != ko
+    assert len(shared) >= 1
