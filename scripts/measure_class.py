@@ -108,17 +108,19 @@ def machine_cpu_s() -> float:
     return (sum(v[:8]) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_split(server_pid: int):
-    """A reading for cpu_shares: (server, its workers, the whole machine) CPU seconds, and the time."""
-    return (cpu_s(server_pid), sum(cpu_s(p) for p in worker_pids(server_pid)), machine_cpu_s(), time.monotonic())
+def cpu_split(server_pid: int, swarm_pid: int | None = None):
+    """A reading for cpu_shares: (server, its workers, the protocol watchers, the whole machine) CPU seconds,
+    and the time."""
+    return (cpu_s(server_pid), sum(cpu_s(p) for p in worker_pids(server_pid)), cpu_s(swarm_pid) if swarm_pid else 0.0,
+            machine_cpu_s(), time.monotonic())
 
 
 def cpu_shares(a, b) -> dict:
-    """Cores used between two cpu_split readings: the server process, its workers, everything else (the
-    browsers, mostly)."""
-    dt = b[3] - a[3]
-    server, workers, machine = (b[0] - a[0]) / dt, (b[1] - a[1]) / dt, (b[2] - a[2]) / dt
-    return {"server": server, "workers": workers, "other": max(0.0, machine - server - workers)}
+    """Cores used between two cpu_split readings: the server process, its workers, the protocol watchers,
+    everything else (the browsers, and whatever else runs on the machine)."""
+    dt = b[4] - a[4]
+    server, workers, swarm, machine = ((b[i] - a[i]) / dt for i in range(4))
+    return {"server": server, "workers": workers, "swarm": swarm, "other": max(0.0, machine - server - workers - swarm)}
 
 
 def step_of(page) -> int:
@@ -163,6 +165,49 @@ def share(page) -> str:
     return code.inner_text().strip()
 
 
+class SwarmProcess:
+    """scripts/watch_swarm.py's protocol watchers in a process (and session) of their own, under `nice`: the
+    students' browsers are on their own machines; here they take what the server leaves."""
+
+    def __init__(self, url: str, code: str, n: int, niceness: int):
+        import threading
+
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "scripts" / "watch_swarm.py"), "--url", url, "--code", code, "-n", str(n),
+             "--seconds", "0", "--nice", str(niceness)],
+            stdout=subprocess.PIPE, text=True, start_new_session=True)
+        self.last: tuple | None = None
+        self.ready = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+        if not self.ready.wait(180):
+            self.stop()
+            raise TimeoutError(f"{n} protocol watchers did not all load within 180 s")
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            if line.startswith("ready"):
+                self.ready.set()
+            elif line.startswith("counts"):
+                t, asked, done, got, errors = line.split()[1:]
+                self.last = (float(t), int(asked), int(done), int(got), int(errors))
+
+    def counts(self) -> tuple:
+        """(time, rerun requests sent, runs finished, bytes received, errors), the newest (<= 1 s old)."""
+        t0 = self.last[0] if self.last else 0.0
+        deadline = time.monotonic() + 5
+        while (self.last is None or self.last[0] == t0) and time.monotonic() < deadline:
+            time.sleep(0.05)  # (a fresh line: both ends of a window are read the same way)
+        return self.last
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
 def nice_chromium(niceness: int) -> str:
     """A wrapper that starts Chromium under `nice` (and its autogroup's nice): in a class the watchers' browsers
     run on the students' machines, not on the server; a niced browser on the server's machine takes only the CPU
@@ -182,13 +227,12 @@ def nice_chromium(niceness: int) -> str:
 
 
 def measure(k: int, m: int, mode: str, seconds: float, alone: bool, pauses: int, niceness: int = 0,
-            browsers: int | None = None, profile: str = "") -> dict:
+            browsers: int | None = None, profile: str = "", swarm_nice: int = 0) -> dict:
     """K trainers (Chromium tabs, normal priority: the lecturer's browser may well be on the server) and M
-    watchers: `browsers` of them Chromium tabs (run under nice `niceness`; the first one counts the loss
-    chart's refreshes), the rest protocol-level sessions (watch_swarm.Swarm: the students' browsers are on
-    their own machines, and 30 Chromium tabs would not fit on the server's cores)."""
-    from watch_swarm import Swarm
-
+    watchers: `browsers` of them Chromium tabs (the first one counts the loss chart's refreshes), the rest
+    protocol-level sessions (scripts/watch_swarm.py: the students' browsers are on their own machines, and 30
+    Chromium tabs would not fit on the server's cores). The Chromium watchers run under nice
+    `niceness`, the protocol watchers under `swarm_nice` (niced, they ask less often than a class would)."""
     browsers = m if browsers is None else min(browsers, m)
     env_mode = os.environ.get("CHARVIZ_TRAINING")
     os.environ["CHARVIZ_TRAINING"] = mode
@@ -231,8 +275,7 @@ def measure(k: int, m: int, mode: str, seconds: float, alone: bool, pauses: int,
                 for p in watchers:
                     p.get_by_text("Watching").first.wait_for(timeout=120_000)
                 if m > browsers:
-                    swarm = Swarm(url, code, m - browsers)
-                    swarm.start()
+                    swarm = SwarmProcess(url, code, m - browsers, swarm_nice)
                 if watchers:
                     watchers[0].evaluate(REFRESH_COUNTER_JS)
             time.sleep(3)
@@ -241,17 +284,19 @@ def measure(k: int, m: int, mode: str, seconds: float, alone: bool, pauses: int,
                 spy = subprocess.Popen(["py-spy", "record", "-p", str(proc.pid), "-d", str(int(seconds)), "-r", "50",
                                         "--format", "raw", "-o", profile, "--nonblocking"],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            t0, c0 = time.monotonic(), cpu_split(proc.pid)
-            sw0 = swarm.counts() if swarm else None
+            swarm_pid = swarm.proc.pid if swarm else None
+            t0, c0 = time.monotonic(), cpu_split(proc.pid, swarm_pid)
+            sw0 = swarm.counts() if swarm else None  # (time, asked, finished, bytes, errors)
             res["rates"] = rates(trainers, seconds)
-            res["cores"] = cpu_shares(c0, cpu_split(proc.pid))
+            res["cores"] = cpu_shares(c0, cpu_split(proc.pid, swarm_pid))
             if spy is not None:
                 spy.wait(60)
             if swarm:
-                sw1, dt = swarm.counts(), time.monotonic() - t0
-                res["swarm"] = {"n": m - browsers, "requests_per_s": (sw1[0] - sw0[0]) / dt,
-                                "finished_per_s": (sw1[1] - sw0[1]) / dt, "mb_per_s": (sw1[2] - sw0[2]) / dt / 1e6,
-                                "errors": sum(len(w.errors) for w in swarm.watchers)}
+                sw1 = swarm.counts()
+                dt = sw1[0] - sw0[0]
+                res["swarm"] = {"n": m - browsers, "requests_per_s": (sw1[1] - sw0[1]) / dt,
+                                "finished_per_s": (sw1[2] - sw0[2]) / dt, "mb_per_s": (sw1[3] - sw0[3]) / dt / 1e6,
+                                "errors": sw1[4], "nice": niceness}
             if watchers:
                 res["watcher_refresh_per_s"] = watchers[0].evaluate("window.__refreshes") / (time.monotonic() - t0)
             res["health_ms"] = health_ms(url, 20)
@@ -305,10 +350,10 @@ def report(r: dict) -> None:
     if "swarm" in r:
         w = r["swarm"]
         print(f"  protocol watchers: {w['requests_per_s']:.1f} fragment reruns asked/s, {w['finished_per_s']:.1f} "
-              f"runs finished/s, {w['mb_per_s']:.2f} MB/s sent to them, {w['errors']} errors")
+              f"runs finished/s, {w['mb_per_s']:.2f} MB/s sent to them, {w['errors']} errors (nice {w['nice']})")
     c = r["cores"]
-    print(f"  cores busy while measuring: server {c['server']:.2f}, its workers {c['workers']:.2f}, "
-          f"everything else (browsers) {c['other']:.2f}")
+    print(f"  cores busy while measuring: server {c['server']:.2f}, its workers {c['workers']:.2f}, protocol "
+          f"watchers {c['swarm']:.2f}, everything else (browsers, other processes) {c['other']:.2f}")
     h = r["health_ms"]
     print(f"  /_stcore/health median {statistics.median(h):.0f} ms, p90 {q(h, 0.9):.0f} ms "
           f"({sum(x == float('inf') for x in h)} of {len(h)} not answered within 10 s); server RSS "
@@ -330,6 +375,7 @@ def main() -> None:
     ap.add_argument("--browsers", type=int, default=None,
                     help="how many of the M watchers are Chromium tabs (default: all); the rest are protocol "
                          "sessions (scripts/watch_swarm.py)")
+    ap.add_argument("--swarm-nice", type=int, default=0, help="nice for the protocol watchers' process")
     ap.add_argument("--profile", default="", help="py-spy's samples of the server while measuring, to this file")
     ap.add_argument("--browser-nice", type=int, default=0,
                     help="run Chromium under nice -n N (the students' browsers are not on the server)")
@@ -337,7 +383,7 @@ def main() -> None:
     runs = [(1, 0), (1, 10), (1, 30), (2, 30)] if args.table else [(args.trainers, args.watchers)]
     for k, m in runs:
         report(measure(k, m, args.mode, args.seconds, args.alone, args.pauses, args.browser_nice, args.browsers,
-                       args.profile))
+                       args.profile, args.swarm_nice))
 
 
 if __name__ == "__main__":
