@@ -188,11 +188,13 @@ class SwarmProcess:
             if line.startswith("ready"):
                 self.ready.set()
             elif line.startswith("counts"):
-                t, asked, done, got, errors = line.split()[1:]
-                self.last = (float(t), int(asked), int(done), int(got), int(errors))
+                t, asked, done, got, errors, charts = line.split()[1:]
+                self.last = (float(t), int(asked), int(done), int(got), int(errors),
+                             [int(c) for c in charts.split(",")])
 
     def counts(self) -> tuple:
-        """(time, rerun requests sent, runs finished, bytes received, errors), the newest (<= 1 s old)."""
+        """(time, rerun requests sent, runs finished, bytes received, errors, loss charts received by each
+        watcher), the newest (<= 1 s old)."""
         t0 = self.last[0] if self.last else 0.0
         deadline = time.monotonic() + 5
         while (self.last is None or self.last[0] == t0) and time.monotonic() < deadline:
@@ -296,7 +298,8 @@ def measure(k: int, m: int, mode: str, seconds: float, alone: bool, pauses: int,
                 dt = sw1[0] - sw0[0]
                 res["swarm"] = {"n": m - browsers, "requests_per_s": (sw1[1] - sw0[1]) / dt,
                                 "finished_per_s": (sw1[2] - sw0[2]) / dt, "mb_per_s": (sw1[3] - sw0[3]) / dt / 1e6,
-                                "errors": sw1[4], "nice": niceness}
+                                "errors": sw1[4], "nice": swarm_nice,
+                                "charts_per_s": sorted((b - a) / dt for a, b in zip(sw0[5], sw1[5], strict=True))}
             if watchers:
                 res["watcher_refresh_per_s"] = watchers[0].evaluate("window.__refreshes") / (time.monotonic() - t0)
             res["health_ms"] = health_ms(url, 20)
@@ -351,6 +354,8 @@ def report(r: dict) -> None:
         w = r["swarm"]
         print(f"  protocol watchers: {w['requests_per_s']:.1f} fragment reruns asked/s, {w['finished_per_s']:.1f} "
               f"runs finished/s, {w['mb_per_s']:.2f} MB/s sent to them, {w['errors']} errors (nice {w['nice']})")
+        c = w["charts_per_s"]
+        print(f"  loss chart sent to each protocol watcher: median {statistics.median(c):.2f} /s, lowest {c[0]:.2f} /s")
     c = r["cores"]
     print(f"  cores busy while measuring: server {c['server']:.2f}, its workers {c['workers']:.2f}, protocol "
           f"watchers {c['swarm']:.2f}, everything else (browsers, other processes) {c['other']:.2f}")

@@ -36,6 +36,7 @@ class Watcher:
     requests: int = 0  # rerun requests sent (the first page load + every timer tick)
     finished: int = 0  # script runs the server finished for this session (full or fragment)
     bytes_in: int = 0
+    charts: int = 0  # loss charts received (the Train page's live view drawn anew)
     errors: list[str] = field(default_factory=list)
     intervals: dict[str, float] = field(default_factory=dict)  # fragment id -> seconds (live timers)
     connected: bool = False
@@ -44,7 +45,9 @@ class Watcher:
 class Swarm:
     """N watcher sessions on one server, run by an asyncio loop in a thread of their own (start / stop)."""
 
-    def __init__(self, url: str, code: str, n: int, page: str = "train", stagger_s: float = 0.05):
+    def __init__(self, url: str, code: str, n: int, page: str = "train", stagger_s: float = 0.05,
+                 chart_key: str = "loss_chart"):
+        self.chart_key = chart_key
         self.ws_url = url.replace("http://", "ws://").rstrip("/") + "/_stcore/stream"
         self.query, self.page, self.n, self.stagger_s = f"watch={code}", page, n, stagger_s
         self.watchers = [Watcher(i) for i in range(n)]
@@ -136,6 +139,10 @@ class Swarm:
                         page_hash = fm.new_session.page_script_hash
                     elif kind == "script_finished":
                         w.finished += 1
+                    elif kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
+                        el = fm.delta.new_element
+                        if el.WhichOneof("type") == "plotly_chart" and self.chart_key in el.plotly_chart.id:
+                            w.charts += 1
                     elif kind == "auto_rerun":
                         fid, every = fm.auto_rerun.fragment_id, fm.auto_rerun.interval
                         if fid and w.intervals.get(fid) != every:
@@ -176,8 +183,9 @@ def main() -> None:
         try:
             while True:
                 r, f, b = swarm.counts()
-                print(f"counts {time.monotonic():.3f} {r} {f} {b} {sum(len(w.errors) for w in swarm.watchers)}",
-                      flush=True)
+                charts = ",".join(str(w.charts) for w in swarm.watchers)
+                print(f"counts {time.monotonic():.3f} {r} {f} {b} {sum(len(w.errors) for w in swarm.watchers)} "
+                      f"{charts}", flush=True)
                 time.sleep(1.0)
         except (KeyboardInterrupt, BrokenPipeError):
             swarm.stop()

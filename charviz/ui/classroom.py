@@ -123,6 +123,10 @@ WATCH_KEY = "charviz_watch"  # session_state: the Workspace of the watched run, 
 _URL_SEEN = "_charviz_watch_url"
 WATCH_ICON = ":blue[:material/visibility:]"
 WATCH_PAUSED_POLL_S = 2.0  # a watcher of a paused run checks this often whether it goes on or ends
+# a watcher's sidebar (step, loss, speed) redraws this often while the run trains; the page's charts every
+# REFRESH_S. Every redraw is a script run on the server: a class of 30 watchers asks for 30 a second per
+# fragment, and the charts are what a student looks at
+WATCH_SIDEBAR_S = 2.0
 
 
 class WatchedRun:
@@ -266,9 +270,9 @@ def watch_sidebar(refresh_s: float) -> bool:
         return False
     run: WatchedRun = ws.run
     live = run.running or bool(run.problem and not run.ended)
-    # while the shared run trains (or cannot be read): every refresh_s; while it is paused, less often, to see
+    # while the shared run trains (or cannot be read): every WATCH_SIDEBAR_S; while it is paused too, to see
     # the owner resume or stop sharing; once it has ended, never
-    every = refresh_s if live else None if run.ended else WATCH_PAUSED_POLL_S
+    every = max(refresh_s, WATCH_SIDEBAR_S) if live else None if run.ended else WATCH_PAUSED_POLL_S
 
     @st.fragment(run_every=every)
     def _status() -> None:
