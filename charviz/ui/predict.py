@@ -16,6 +16,7 @@ from charviz.display import font_scale
 from charviz.escape import md, plotly_text
 from charviz.i18n import t
 from charviz.inspect import forward_trace, generate
+from charviz.memo import drawn, shared
 from charviz.ui.rewind import model_for_view, rewind_slider, view_banner
 from charviz.ui.session import get_workspace
 from charviz.ui.sidebar import live_every
@@ -147,7 +148,9 @@ def prediction_panel() -> None:
         if dropped:
             st.html(tables.prefix_html(prefix, dropped))
             st.warning(md(tables.unknown_message(prefix, dropped)), icon="⚠️")
-        trace = forward_trace(model, vocab, known, last_n=steps)
+        # computed and drawn once per model and inputs: a class watching one shared run with the default prefix
+        # shares them (charviz.memo); anyone's own prefix gets its own
+        trace = shared.get(model, ("trace", known, steps), lambda: forward_trace(model, vocab, known, last_n=steps))
         if known:
             n_tail = int(TITLE_CHARS / font_scale())  # (projector mode: larger letters, fewer of them)
             tail = known[-n_tail:]
@@ -156,7 +159,8 @@ def prediction_panel() -> None:
         else:
             title = t("predict.empty_prefix_title")
         left, right = st.columns([1, 1.8], gap="medium")  # the top-k chart keeps room for its labels
-        left.plotly_chart(figures.topk_figure(trace.next_probs, vocab.itos, k, title),
+        left.plotly_chart(drawn(model, ("topk", known, steps, k, title),
+                                lambda: figures.topk_figure(trace.next_probs, vocab.itos, k, title)),
                           theme=None, key="predict_topk", config={"displayModeBar": False})
         if not known:
             right.info(t("predict.empty_prefix"), icon="ℹ️")
@@ -181,7 +185,8 @@ def prediction_panel() -> None:
                 st.dataframe(df, width="stretch", column_config=_number_format(df.columns))
             else:
                 kind = "logits" if view == "logits" else "probs"
-                st.plotly_chart(figures.step_heatmap(trace, kind, max_cols, numbers=big), theme=None,
+                st.plotly_chart(drawn(model, ("heatmap", known, steps, kind, max_cols, big),
+                                      lambda: figures.step_heatmap(trace, kind, max_cols, numbers=big)), theme=None,
                                 key=f"predict_{kind}", config={"displayModeBar": False})
 
     _panel()
