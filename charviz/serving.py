@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 
 TRAINING_MODES = ("process", "thread")
-# "thread" still: with "process" as the default, browser tests failed in two suite runs (Gradients, Classroom,
-# Layout, Predict; see README "Serving a class"), to be investigated before it is the default.
-# CHARVIZ_TRAINING=process carries the same guard and rewind (tested); it falls back to a thread where worker
-# processes cannot start (charviz.worker.processes_available)
-DEFAULT_TRAINING = "thread"
+# "process": each run trains in a worker process, so the server's interpreter lock is not shared with training
+# (a keystroke's prediction 345 ms vs 844 ms median at load 11). Both modes carry the same controls, guard and
+# rewind (tests/test_core_run_modes.py runs both); "thread" (CHARVIZ_TRAINING=thread) is what a notebook uses,
+# and the app falls back to it where worker processes cannot start (charviz.worker.processes_available)
+DEFAULT_TRAINING = "process"
 
 
 def _env(name: str) -> str | None:
@@ -31,8 +31,8 @@ def cpu_count() -> int:
 
 
 def training_mode() -> str:
-    """CHARVIZ_TRAINING: 'process' (each run trains in a worker process of its own, so a server uses all its
-    cores and the UI keeps its interpreter) or 'thread' (the default: a thread in the server process). Both
+    """CHARVIZ_TRAINING: 'process' (the default: each run trains in a worker process of its own, so a server uses
+    all its cores and the UI keeps its interpreter) or 'thread' (a thread in the server process). Both
     carry the same controls, rewind snapshots and divergence guard. Where worker processes cannot be started
     the app trains in a thread anyway (charviz.worker.processes_available)."""
     v = (_env("CHARVIZ_TRAINING") or DEFAULT_TRAINING).lower()
