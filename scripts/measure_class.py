@@ -1,15 +1,21 @@
 """Measure a class on one server: K sessions training and M sessions watching (a measurement, not a test).
 
     python scripts/measure_class.py --trainers 2 --watchers 0 [--mode process|thread] [--seconds 20]
-    python scripts/measure_class.py --table            # the README's table: (K, M) = (1,0) (1,10) (1,30) (2,30)
+    python scripts/measure_class.py --table            # the README's table: (K, M) = (1,0) (1,10) (1,30) (2,30),
+                                                       # one Chromium watcher and M-1 protocol watchers each
 
-Starts `streamlit run app.py` (CHARVIZ_TRAINING=--mode), opens K + M tabs in one headless Chromium, presses
-Start in the K trainer tabs (the first one shares its run; the M watcher tabs open ?watch=CODE on the Train
-page), and prints:
+Starts `streamlit run app.py` (CHARVIZ_TRAINING=--mode), opens the K trainer tabs in one headless Chromium and
+presses Start in them (the first one shares its run). The M watchers open ?watch=CODE on the Train page:
+`--browsers B` of them as Chromium tabs in a second Chromium (under `--browser-nice`), the other M-B as
+protocol-level sessions (scripts/watch_swarm.py, a process of its own under `--swarm-nice`), which ask the
+server for exactly what a browser's frontend asks for, without drawing anything: in a class the students'
+browsers are on their own machines. It prints:
 - chars/s of each training run, counted from the true step counter in its sidebar (steps x chars per step),
   and their sum; with --alone, also one run training alone on the same server first, for the ratio;
 - click-to-effect latency of Pause in trainer tab 1 (click -> the sidebar shows Resume), median and p90;
-- chart refreshes per second on a watcher (the loss chart's newest step changing);
+- chart refreshes per second on the first Chromium watcher (the loss chart's newest step changing), and the
+  loss charts the server sent each protocol watcher per second (median and lowest);
+- the cores used by the server process, its workers, the protocol watchers and everything else;
 - /_stcore/health latency; the server's RSS and threads, and its worker processes' RSS;
 - after closing every tab: whether the server's training threads and worker processes ended.
 The load average is printed before and after: on a shared machine every number depends on it.
@@ -387,8 +393,9 @@ def main() -> None:
     args = ap.parse_args()
     runs = [(1, 0), (1, 10), (1, 30), (2, 30)] if args.table else [(args.trainers, args.watchers)]
     for k, m in runs:
-        report(measure(k, m, args.mode, args.seconds, args.alone, args.pauses, args.browser_nice, args.browsers,
-                       args.profile, args.swarm_nice))
+        browsers = args.browsers if args.browsers is not None else (1 if args.table else None)
+        report(measure(k, m, args.mode, args.seconds, args.alone or args.table, args.pauses, args.browser_nice,
+                       browsers, args.profile, args.swarm_nice))
 
 
 if __name__ == "__main__":
