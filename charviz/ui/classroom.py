@@ -5,6 +5,8 @@ Kept apart from sidebar.py so that the sidebar only calls `start(ws)` and `notic
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import threading
 import time
 from dataclasses import replace
@@ -127,6 +129,40 @@ WATCH_PAUSED_POLL_S = 2.0  # a watcher of a paused run checks this often whether
 # REFRESH_S. Every redraw is a script run on the server: a class of 30 watchers asks for 30 a second per
 # fragment, and the charts are what a student looks at
 WATCH_SIDEBAR_S = 2.0
+# at most this many watchers' live redraws run at once on a server; the others wait their turn (a few ms). Every
+# session's script runs in a thread of its own: 30 watchers redrawing at once are 30 threads taking turns at
+# the interpreter lock with the server's event loop, which then gets too few turns to send anything (measured:
+# 30 watchers at load 10, nothing reached any browser for 15 s, the owner's sidebar included)
+WATCHER_TURNS = 2
+TURN_WAIT_S = 5.0  # a watcher's redraw goes ahead anyway after waiting this long
+_turns = threading.BoundedSemaphore(WATCHER_TURNS)
+
+
+@contextlib.contextmanager
+def turn():
+    """Around a live fragment's body: a watcher's redraw waits for one of the WATCHER_TURNS; the owner's (and
+    anyone's own run's) never waits."""
+    if watching() is None:
+        yield
+        return
+    got = _turns.acquire(timeout=TURN_WAIT_S)
+    try:
+        yield
+    finally:
+        if got:
+            _turns.release()
+
+
+def taking_turns(fn):
+    """A live fragment's body run within `turn()`: put it under @st.fragment (functools.wraps keeps the name,
+    which Streamlit's fragment id is made from)."""
+
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        with turn():
+            return fn(*args, **kwargs)
+
+    return wrapped
 
 
 class WatchedRun:
@@ -263,7 +299,6 @@ def watch_box() -> None:
 def watch_sidebar(refresh_s: float) -> bool:
     """The sidebar of a watching session (status, disabled controls that say why, Leave). False if not
     watching (the normal sidebar is drawn instead)."""
-    from charviz.ui.status import draw_head, draw_metrics
 
     ws = watching()
     if ws is None:
@@ -275,35 +310,43 @@ def watch_sidebar(refresh_s: float) -> bool:
     every = max(refresh_s, WATCH_SIDEBAR_S) if live else None if run.ended else WATCH_PAUSED_POLL_S
 
     @st.fragment(run_every=every)
+    @taking_turns
     def _status() -> None:
         if watching() is not ws:
             st.rerun()  # left watch mode (a click in this fragment): the whole app draws the own run again
-        snap = run.snapshot()
-        st.markdown(f"#### {WATCH_ICON} {t('classroom.watching', code=run.code)}")
-        draw_head(snap.state, ws.source.label, snap.config)
-        last_bits = snap.last.bits if snap.last is not None and snap.last.applied else None
-        draw_metrics(snap.step, snap.chars_per_sec, last_bits, snap.val_bits)
-        if run.ended:
-            st.info(t("classroom.ended", reason=run.problem, step=f"{snap.step:,}"), icon=":material/stop_circle:")
-        elif run.problem:
-            st.warning(t("classroom.unavailable", reason=run.problem, step=f"{snap.step:,}"),
-                       icon=":material/cloud_off:")
-        elif snap.error:
-            st.error(t("classroom.owner_paused_itself", error=snap.error), icon=":material/warning:")
-        b1, b2 = st.columns(2)
-        b1.button(t("sidebar.pause") if snap.state == "running" else t("sidebar.start"), key="sb_start_pause",
-                  disabled=True, use_container_width=True, help=t("classroom.read_only"))
-        b2.button(t("sidebar.step_button"), key="sb_step", disabled=True, use_container_width=True,
-                  help=t("classroom.read_only"))
-        st.caption(t("classroom.read_only"))
-        st.button(t("classroom.leave"), key="sb_leave", icon=":material/logout:", use_container_width=True,
-                  on_click=leave)
-        if (run.running or bool(run.problem and not run.ended)) != live or (run.ended and every is not None):
-            st.rerun()
+        _draw_status(ws, run, live, every)
 
     with st.sidebar:
         _status()
     return True
+
+
+def _draw_status(ws, run, live: bool, every) -> None:
+    """The watcher's sidebar: whose run, its status and numbers, the controls greyed out, Leave."""
+    from charviz.ui.status import draw_head, draw_metrics
+
+    snap = run.snapshot()
+    st.markdown(f"#### {WATCH_ICON} {t('classroom.watching', code=run.code)}")
+    draw_head(snap.state, ws.source.label, snap.config)
+    last_bits = snap.last.bits if snap.last is not None and snap.last.applied else None
+    draw_metrics(snap.step, snap.chars_per_sec, last_bits, snap.val_bits)
+    if run.ended:
+        st.info(t("classroom.ended", reason=run.problem, step=f"{snap.step:,}"), icon=":material/stop_circle:")
+    elif run.problem:
+        st.warning(t("classroom.unavailable", reason=run.problem, step=f"{snap.step:,}"),
+                   icon=":material/cloud_off:")
+    elif snap.error:
+        st.error(t("classroom.owner_paused_itself", error=snap.error), icon=":material/warning:")
+    b1, b2 = st.columns(2)
+    b1.button(t("sidebar.pause") if snap.state == "running" else t("sidebar.start"), key="sb_start_pause",
+              disabled=True, use_container_width=True, help=t("classroom.read_only"))
+    b2.button(t("sidebar.step_button"), key="sb_step", disabled=True, use_container_width=True,
+              help=t("classroom.read_only"))
+    st.caption(t("classroom.read_only"))
+    st.button(t("classroom.leave"), key="sb_leave", icon=":material/logout:", use_container_width=True,
+              on_click=leave)
+    if (run.running or bool(run.problem and not run.ended)) != live or (run.ended and every is not None):
+        st.rerun()
 
 
 def reason_words(e) -> str:

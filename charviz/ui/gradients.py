@@ -9,6 +9,7 @@ from charviz import figures, tables
 from charviz.escape import md
 from charviz.i18n import t
 from charviz.inspect import gradient_flow, long_range_recall, scalar_bptt
+from charviz.ui.classroom import taking_turns
 from charviz.ui.rewind import model_for_view, rewind_slider, view_banner
 from charviz.ui.session import get_workspace
 from charviz.ui.sidebar import live_every
@@ -82,6 +83,7 @@ def page() -> None:
         rewind_slider("gradients", ws.run)
 
     @st.fragment(run_every=live_every(ws))
+    @taking_turns  # (a watcher's redraw waits its turn)
     def live_flow(text: str) -> None:
         run = get_workspace().run
         snap = run.snapshot()
@@ -126,6 +128,7 @@ def page() -> None:
     st.markdown(t("gradients.long_intro"))
 
     @st.fragment(run_every=live_every(ws))
+    @taking_turns  # (a watcher's redraw waits its turn)
     def live_recall() -> None:
         ws = get_workspace()
         if ws.source.name != "long-range":

@@ -15,6 +15,7 @@ from charviz import tables
 from charviz.figures import hidden as fig
 from charviz.hidden import FEATURES, ORDERS, REGEX, VIEWS, default_probe, key_pending, probe
 from charviz.i18n import t
+from charviz.ui.classroom import taking_turns
 from charviz.ui.rewind import model_for_view, rewind_slider, view_banner
 from charviz.ui.session import Workspace, get_workspace
 from charviz.ui.sidebar import live_every
@@ -78,6 +79,7 @@ def page() -> None:
     frozen = bool(st.session_state.get(FREEZE_KEY))
 
     @st.fragment(run_every=None if frozen else live_every(ws))
+    @taking_turns  # (a watcher's redraw waits its turn)
     def _panel() -> None:
         _draw(get_workspace(), st.session_state.get(KEEP_KEY, ""))
 

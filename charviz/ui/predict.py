@@ -17,6 +17,7 @@ from charviz.escape import md, plotly_text
 from charviz.i18n import t
 from charviz.inspect import forward_trace, generate
 from charviz.memo import drawn, shared
+from charviz.ui.classroom import taking_turns
 from charviz.ui.rewind import model_for_view, rewind_slider, view_banner
 from charviz.ui.session import get_workspace
 from charviz.ui.sidebar import live_every
@@ -116,6 +117,7 @@ def prediction_panel() -> None:
     _restore_prefix(ws)
 
     @st.fragment(run_every=live_every(ws))
+    @taking_turns  # (a watcher's redraw waits its turn)
     def _panel() -> None:
         ws = get_workspace()
         typing = st.session_state.get(PREFIX_KEY) != st.session_state.get(KEEP_KEY)

@@ -13,7 +13,7 @@ from charviz.memo import drawn, shared
 from charviz.ui import projector
 from charviz.ui.baseline import ngram_caption, ngram_for
 from charviz.ui.checkpoints import checkpoint_panel
-from charviz.ui.classroom import read_only, read_only_settings
+from charviz.ui.classroom import read_only, read_only_settings, taking_turns
 from charviz.ui.links import share_panel
 from charviz.ui.rewind import loss_chart
 from charviz.ui.session import get_workspace, reset
@@ -52,6 +52,7 @@ def page() -> None:
     st.caption(t("train.caption"))
 
     @st.fragment(run_every=live_every(ws))
+    @taking_turns  # (a watcher's redraw waits its turn)
     def live_view() -> None:
         """Everything that moves while training: status line, loss, gradient norm, speed, a sample."""
         snap = get_workspace().run.snapshot()
@@ -82,6 +83,7 @@ def page() -> None:
                         theme=None)
 
     @st.fragment(run_every=SAMPLE_EVERY_S if live_every(ws) else None)
+    @taking_turns  # (a watcher's redraw waits its turn)
     def sample_view() -> None:
         """Training speed, and a sample from the model as it is now (refreshed every few seconds)."""
         snap = get_workspace().run.snapshot()
