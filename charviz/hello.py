@@ -67,9 +67,11 @@ def score(trace: Trace) -> Score:
 def learned_at(trainer: Trainer, max_steps: int) -> int | None:
     """Step the trainer until its four predictions are all right: -> the step at which they first are (0: they
     already were), or None when they are not after max_steps more updates (the trainer is left there)."""
-    for _ in range(max_steps + 1):
-        if score(hello_trace(trainer.model, trainer)).right == len(TARGET):
+    def all_right() -> bool:
+        return score(hello_trace(trainer.model, trainer)).right == len(TARGET)
+
+    for _ in range(max_steps):
+        if all_right():
             return trainer.steps
-        if _ < max_steps:
-            trainer.step()
-    return None
+        trainer.step()
+    return trainer.steps if all_right() else None

@@ -624,15 +624,9 @@ class ProcessRun(RunBase):
                 pass  # the reader thread reports the death; wait for it below
         if not wait:
             return
-        deadline = time.monotonic() + REPLY_TIMEOUT_S
-        with self._paused:
-            while self._state == "pausing" and time.monotonic() < deadline:
-                self._paused.wait(0.1)
-        if self._state == "pausing":  # no answer: the worker hangs; end it and keep what we have
-            w.proc.kill()
-            with self._paused:
-                while self._state == "pausing" and time.monotonic() < deadline + 5:
-                    self._paused.wait(0.1)
+        if not self.wait_settled(REPLY_TIMEOUT_S) and self._state == "pausing":
+            w.proc.kill()  # no answer: the worker hangs; end it and keep what we have
+            self.wait_settled(5.0)
 
     def wait_settled(self, timeout: float) -> bool:
         """After pause(wait=False): wait at most `timeout` seconds for the model to be back here. -> not busy"""

@@ -28,6 +28,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -176,8 +177,6 @@ class SwarmProcess:
     students' browsers are on their own machines; here they take what the server leaves."""
 
     def __init__(self, url: str, code: str, n: int, niceness: int):
-        import threading
-
         self.proc = subprocess.Popen(
             [sys.executable, str(ROOT / "scripts" / "watch_swarm.py"), "--url", url, "--code", code, "-n", str(n),
              "--seconds", "0", "--nice", str(niceness)],
