@@ -8,7 +8,7 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 
-from charviz import limits
+from charviz import lifecycle, limits
 from charviz.config import TrainConfig, check_clip, check_lr
 from charviz.data import Vocab
 from charviz.guard import DivergenceGuard, GoodState
@@ -124,6 +124,7 @@ class ThreadState:
         self._run.set()
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="charviz-train", daemon=True)
+            lifecycle.track(self, lifecycle.RUNS)
             self._thread.start()
 
     def resume(self) -> None:
@@ -145,6 +146,11 @@ class ThreadState:
         if t is not None and t is not threading.current_thread():
             t.join(timeout)
         self._run.clear()
+
+    def shutdown(self, timeout: float) -> None:
+        """charviz.lifecycle: stop the thread, if it still runs, waiting at most `timeout` seconds."""
+        if self.alive:
+            self.stop(timeout)
 
     def _loop(self) -> None:
         raise NotImplementedError

@@ -23,6 +23,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from charviz import lifecycle
+
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 CODE_GROUPS, GROUP_LEN = 2, 4
 PUBLISH_S = 1.0  # a shared run's snapshot goes to Redis at most this often
@@ -150,6 +152,7 @@ class ShareRegistry:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._tick_loop, name="charviz-shares", daemon=True)
         self._thread.start()
+        lifecycle.track(self, lifecycle.SERVICES)
 
     @property
     def grace_s(self) -> float:
@@ -280,8 +283,15 @@ class ShareRegistry:
             except Exception:  # never let the ticker die (Redis down: RedisChannel keeps the reason)
                 pass
 
-    def close(self) -> None:
+    def close(self, timeout: float = 0.0) -> None:
+        """Stop the ticker (waiting at most `timeout` seconds for a publish in progress)."""
         self._stop.set()
+        if timeout > 0 and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    def shutdown(self, timeout: float) -> None:
+        """charviz.lifecycle: close, waiting for the ticker."""
+        self.close(timeout)
 
     @property
     def redis_error(self) -> str:

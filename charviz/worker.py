@@ -34,6 +34,7 @@ from dataclasses import asdict, replace
 import numpy as np
 import torch
 
+from charviz import lifecycle
 from charviz.config import TrainConfig
 from charviz.data import Vocab
 from charviz.guard import DivergenceGuard, GoodState
@@ -397,6 +398,7 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._idle: list[Worker] = []
         self._all: list[Worker] = []
+        lifecycle.track(self, lifecycle.POOLS)
 
     def _new(self) -> Worker:
         w = Worker(self._ctx)
@@ -444,11 +446,18 @@ class WorkerPool:
             self._all = [w for w in self._all if w.proc.is_alive()]
             return list(self._all)
 
-    def close(self) -> None:
+    def close(self, timeout: float = 1.0) -> None:
+        """End every worker process (each told to quit, killed after `timeout`) and wait for their readers."""
         with self._lock:
             ws, self._idle = list(self._all), []
         for w in ws:
-            w.quit(timeout=1.0)
+            w.quit(timeout=timeout)
+        for w in ws:
+            w.reader.join(timeout)
+
+    def shutdown(self, timeout: float) -> None:
+        """charviz.lifecycle: close within about `timeout` seconds."""
+        self.close(timeout=min(1.0, timeout / 2))
 
 
 _pool: WorkerPool | None = None
@@ -519,6 +528,7 @@ class ProcessRun(RunBase):
         self._cps = 0.0  # the worker's wall-clock training rate (its TrainingRun's), as last reported
         self._ending = False  # stop(): end the worker instead of giving it back to the pool
         self._ended: Worker | None = None
+        lifecycle.track(self, lifecycle.RUNS)
 
     # -- state --------------------------------------------------------------------------------------------
 
@@ -610,7 +620,12 @@ class ProcessRun(RunBase):
         with self._ctl:
             self._pause_locked(wait)
 
-    def _pause_locked(self, wait: bool = True) -> None:
+    def shutdown(self, timeout: float) -> None:
+        """charviz.lifecycle: stop, if a worker still trains or holds this run, within about `timeout` seconds."""
+        if self._worker is not None or self._ended is not None:
+            self.stop(timeout, reply_timeout=timeout)
+
+    def _pause_locked(self, wait: bool = True, reply_timeout: float = REPLY_TIMEOUT_S) -> None:
         w = self._worker
         if self._state not in ("running", "pausing") or w is None:
             return
@@ -624,7 +639,7 @@ class ProcessRun(RunBase):
                 pass  # the reader thread reports the death; wait for it below
         if not wait:
             return
-        if not self.wait_settled(REPLY_TIMEOUT_S) and self._state == "pausing":
+        if not self.wait_settled(reply_timeout) and self._state == "pausing":
             w.proc.kill()  # no answer: the worker hangs; end it and keep what we have
             self.wait_settled(5.0)
 
@@ -636,11 +651,12 @@ class ProcessRun(RunBase):
                 self._paused.wait(max(0.0, deadline - time.monotonic()))
         return not self.busy
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Pause (bringing the model back), then end the worker process. The run cannot start again."""
+    def stop(self, timeout: float = 5.0, reply_timeout: float = REPLY_TIMEOUT_S) -> None:
+        """Pause (bringing the model back; a worker that does not answer within `reply_timeout` is killed), then
+        end the worker process. The run cannot start again."""
         with self._ctl:
             self._ending = True
-            self._pause_locked()
+            self._pause_locked(reply_timeout=reply_timeout)
             w, self._worker = self._worker or self._ended, None
             self._ended = None
             self._state = "stopped"

@@ -1,8 +1,8 @@
 """Fixtures for the app tests (AppTest) and the browser tests (a real `streamlit run` + Chromium).
 
 - autouse: every test starts with empty `st.cache_resource` caches (AppTest runs all share one session id,
-  so a session-scoped resource would leak from one test into the next) and no charviz training thread
-  left running when it ends.
+  so a session-scoped resource would leak from one test into the next) and no charviz training run left
+  running when it ends (charviz.lifecycle.stop_runs: threads and worker processes).
 - AppTest + st.navigation + a `pages/` folder (streamlit 1.67): AppTest resets
   `PagesManager.uses_pages_directory` before every run, so from the second run on it treats the app as an
   old-style `pages/` app and runs the page file alone, without the entry script (no sidebar, no
@@ -21,7 +21,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -46,24 +45,17 @@ CHROMIUM_ARGS = [
 # AppTest
 
 
-def _stop_training_threads(timeout: float = 5.0) -> None:
-    for t in threading.enumerate():
-        if t.name == "charviz-train":
-            # the run owning the thread is the target's bound self
-            run = getattr(getattr(t, "_target", None), "__self__", None)
-            if run is not None:
-                run.stop(timeout)
-
-
 @pytest.fixture(autouse=True)
 def _fresh_streamlit_state():
-    """Empty Streamlit resource caches before and after each test; stop leftover training threads after."""
+    """Empty Streamlit resource caches before and after each test; stop leftover training runs after."""
     import streamlit as st
+
+    from charviz import lifecycle
 
     st.cache_resource.clear()
     yield
     st.cache_resource.clear()  # fires on_release: each session's run stops its thread
-    _stop_training_threads()
+    lifecycle.stop_runs()  # and any run a test left training (thread, race or worker process)
 
 
 @pytest.fixture(autouse=True)
