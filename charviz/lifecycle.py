@@ -5,7 +5,7 @@ charviz trains in daemon threads (TrainingRun, Race, Sweep), reads worker proces
 a torch operation when the interpreter finalizes takes the process down: torch releases the interpreter lock
 around its kernels, and a thread that asks for the lock back during finalization is ended with pthread_exit from
 inside a C++ destructor, which calls std::terminate ("terminate called without an active exception", exit code
-134; pytorch/pytorch#38228). A notebook or a script that ends while a run trains, a Streamlit server stopped
+134; pytorch/pytorch issue 38228). A notebook or a script that ends while a run trains, a Streamlit server stopped
 mid-lecture and a test runner all ended that way.
 
 So everything that runs such a thread registers here, and at exit (an atexit handler: it runs before

@@ -3,7 +3,7 @@
 Before lifecycle, a script, a notebook kernel, a Streamlit server or the test runner that ended while a run
 trained was killed by std::terminate ("terminate called without an active exception", exit code 134) in 5 of
 6 tries here: a daemon thread inside a torch kernel asked for the interpreter lock back during finalization
-(pytorch/pytorch#38228). CI's pytest process ended that way once after all its tests had passed.
+(pytorch/pytorch issue 38228). CI's pytest process ended that way once after all its tests had passed.
 
 Each case runs a fresh interpreter that leaves something running and just returns; it must exit with 0 and
 print nothing about terminate. The timing within the step varies, so each case runs a few times (each try
