@@ -368,13 +368,17 @@ class Worker:
         except (OSError, ValueError) as e:
             raise WorkerDied(str(e)) from None
 
-    def quit(self, timeout: float = 2.0) -> None:
-        """End the process (politely, then by force)."""
+    def ask_quit(self) -> None:
+        """Tell the process to end (quit() waits for it)."""
         self.owner = None
         try:
             self.conn.send(("quit",))
         except (OSError, ValueError):
             pass
+
+    def quit(self, timeout: float = 2.0) -> None:
+        """End the process (politely, then by force)."""
+        self.ask_quit()
         self.proc.join(timeout)
         if self.proc.is_alive():
             self.proc.kill()
@@ -450,9 +454,10 @@ class WorkerPool:
         """End every worker process (each told to quit, killed after `timeout`) and wait for their readers."""
         with self._lock:
             ws, self._idle = list(self._all), []
+        for w in ws:  # all at once: each takes a moment to end
+            w.ask_quit()
         for w in ws:
             w.quit(timeout=timeout)
-        for w in ws:
             w.reader.join(timeout)
 
     def shutdown(self, timeout: float) -> None:

@@ -333,8 +333,15 @@ def measure(k: int, m: int, mode: str, seconds: float, alone: bool, pauses: int,
     finally:
         if swarm:
             swarm.stop()
+        t_stop = time.monotonic()
         proc.terminate()
-        proc.wait(20)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        res["server_exit_s"] = time.monotonic() - t_stop
+        res["server_exit_code"] = proc.returncode
         if env_mode is None:
             os.environ.pop("CHARVIZ_TRAINING", None)
         else:
@@ -369,6 +376,7 @@ def report(r: dict) -> None:
           f"({sum(x == float('inf') for x in h)} of {len(h)} not answered within 10 s); server RSS "
           f"{r['server_rss_mb']:.0f} MB, {r['server_threads']} threads; workers RSS {r['workers_rss_mb']} MB")
     print(f"  after closing the tabs: {r['after_close']}")
+    print(f"  server stopped (SIGTERM) in {r['server_exit_s']:.1f} s, exit code {r['server_exit_code']}")
     print(f"  load average before {r['load_before'][0]:.2f}, after {r['load_after'][0]:.2f} "
           f"({os.cpu_count()} CPUs)")
 
