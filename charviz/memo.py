@@ -13,6 +13,7 @@ read-only (a figure handed to st.plotly_chart as it is, a string).
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -96,7 +97,52 @@ class _Pending:
         self.value, self.ok = None, False
 
 
+class RecentMemo:
+    """key -> a value made at most `max_age_s` ago, shared by every thread asking for that key.
+
+    For what changes with every snapshot but need not be remade that often: a shared run's text sample is
+    drawn by each watcher every few seconds, each time from whichever snapshot is current, so keyed by the
+    snapshot it would be generated about twice a second for a class. Here it is generated once per
+    `max_age_s` for everybody, and the value carries what it was made from (the step), so what is drawn with
+    it stays true. One thread makes a value while the others asking for the same key wait for it (a failure
+    is not kept). Entries not asked for within `forget_s` are dropped.
+    """
+
+    def __init__(self, forget_s: float = 120.0, clock: Callable[[], float] = time.monotonic):
+        self._lock = threading.Lock()
+        self._entries: dict[Hashable, tuple[float, Any]] = {}  # key -> (made at, value)
+        self._making: dict[Hashable, threading.Lock] = {}
+        self._forget, self._clock = forget_s, clock
+        self.made = 0  # (for tests and measurements)
+
+    def _fresh(self, key: Hashable, max_age_s: float):
+        got = self._entries.get(key)
+        return got if got is not None and self._clock() - got[0] < max_age_s else None
+
+    def get(self, key: Hashable, max_age_s: float, make: Callable[[], Any]) -> Any:
+        with self._lock:
+            got = self._fresh(key, max_age_s)
+            if got is not None:
+                return got[1]
+            making = self._making.setdefault(key, threading.Lock())
+        with making:  # (one maker per key; the others wait here, then find its value)
+            with self._lock:
+                got = self._fresh(key, max_age_s)
+            if got is not None:
+                return got[1]
+            value = make()
+            now = self._clock()
+            with self._lock:
+                self._entries[key] = (now, value)
+                self.made += 1
+                for k in [k for k, (t0, _) in self._entries.items() if now - t0 > self._forget]:
+                    del self._entries[k]
+                    self._making.pop(k, None)
+            return value
+
+
 shared = ObjectMemo()  # the server's one memo (snapshots and frozen models as keys)
+recent = RecentMemo()  # the server's one memo of values remade every few seconds (keyed by what they show)
 
 
 def drawn(obj: object, key: tuple, make: Callable[[], Any]) -> Any:

@@ -154,6 +154,40 @@ def test_watching_a_shared_run_from_the_address_is_read_only_and_leaving_gives_t
     assert at.button(key="sb_share")  # the own run's sidebar again
 
 
+def test_watchers_share_one_text_sample_and_its_caption_names_the_step_it_was_sampled_at(monkeypatch):
+    """A class's watchers each redraw the sample every few seconds from whichever snapshot is current; they
+    share one sample per SHARED_SAMPLE_S (charviz.memo.recent), and the caption names the step of the sample
+    shown, not of the snapshot the redraw read."""
+    from charviz import memo
+    from charviz.share import default_registry
+    from charviz.ui import train as train_ui
+    from tests.test_core_share import small_run
+
+    def sample_and_caption(at):
+        sample = [c.value for c in at.main.code]
+        caption = [c.value for c in at.main.caption if "characters sampled" in c.value]
+        return sample, caption
+
+    shared = small_run(7)
+    code = default_registry().share(shared, {"label": "the lecturer's text", "sample": "the quick brown"})
+    made = memo.recent.made
+    watchers = [AppTest_with_watch(code) for _ in range(2)]
+    for at in watchers:
+        at.switch_page("pages/train.py").run()
+        assert not at.exception
+    (s1, c1), (s2, c2) = (sample_and_caption(at) for at in watchers)
+    assert len(s1) == 1 and len(s1[0]) >= train_ui.SAMPLE_CHARS - 10 and s1 == s2  # one sample for both
+    assert memo.recent.made == made + 1
+    assert c1 == c2 and "at step 7 " in c1[0]
+    shared.step_once()
+    at = watchers[0]
+    at.run()  # within SHARED_SAMPLE_S: the sample of step 7, still said to be of step 7
+    assert sample_and_caption(at) == (s1, c1)
+    monkeypatch.setattr(train_ui, "SHARED_SAMPLE_S", 0.0)  # (its time is up)
+    tick_until(at, lambda: "at step 8 " in sample_and_caption(at)[1][0], "a sample of step 8")
+    assert sample_and_caption(at)[0] != s1
+
+
 def test_a_wrong_code_says_so_and_keeps_the_own_run():
     at = AppTest_with_watch("ZZZZ-ZZZZ")
     assert "Watching" not in sidebar_text(at)

@@ -91,3 +91,43 @@ def test_drawn_keys_name_the_readers_language():
         i18n.set_language_resolver(old)
     assert en == i18n.t("train.title", lang="en") and ko == i18n.t("train.title", lang="ko") and en != ko
     assert len(shared) >= 1
+
+
+def test_recent_is_made_once_per_age_for_every_thread_and_remade_after():
+    """RecentMemo: one value per key while it is younger than max_age (8 threads asking at once make it
+    once), remade once it is older, and a failure is not kept."""
+    from charviz.memo import RecentMemo
+
+    now = [100.0]
+    memo = RecentMemo(forget_s=60.0, clock=lambda: now[0])
+    calls, gate = [], threading.Event()
+
+    def make():
+        gate.wait(5.0)
+        calls.append(now[0])
+        return ("sample", len(calls))
+
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(memo.get("k", 2.4, make))) for _ in range(8)]
+    for th in threads:
+        th.start()
+    gate.set()
+    for th in threads:
+        th.join(10.0)
+    assert got == [("sample", 1)] * 8 and calls == [100.0]
+    now[0] = 102.3  # still younger than 2.4 s: the same
+    assert memo.get("k", 2.4, make) == ("sample", 1)
+    now[0] = 102.5  # older: remade
+    assert memo.get("k", 2.4, make) == ("sample", 2) and memo.made == 2
+    assert memo.get("other", 2.4, make) == ("sample", 3)  # another key: its own
+
+    def boom():
+        raise RuntimeError("non-finite")
+
+    now[0] = 200.0
+    with pytest.raises(RuntimeError):
+        memo.get("k", 2.4, boom)
+    assert memo.get("k", 2.4, make) == ("sample", 4)  # the failure was not kept
+    now[0] = 400.0
+    memo.get("new", 2.4, make)
+    assert set(memo._entries) == {"new"}  # (entries not asked for within forget_s are dropped)

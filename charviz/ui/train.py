@@ -9,7 +9,7 @@ from charviz.escape import md
 from charviz.figures import grad_norm_figure, speed_figure
 from charviz.i18n import t
 from charviz.inspect import generate
-from charviz.memo import drawn, shared
+from charviz.memo import drawn, recent, shared
 from charviz.ui import projector
 from charviz.ui.baseline import ngram_caption, ngram_for
 from charviz.ui.checkpoints import checkpoint_panel
@@ -33,6 +33,7 @@ from charviz.units import uniform_bits
 
 SAMPLE_EVERY_S = 3.0
 SAMPLE_CHARS = 240
+SHARED_SAMPLE_S = 0.8 * SAMPLE_EVERY_S  # a shared run's sample is remade at most this often for all
 
 
 @st.fragment(run_every=REFRESH_S)
@@ -86,21 +87,29 @@ def page() -> None:
     @taking_turns  # (a watcher's redraw waits its turn)
     def sample_view() -> None:
         """Training speed, and a sample from the model as it is now (refreshed every few seconds)."""
-        snap = get_workspace().run.snapshot()
+        now_ws = get_workspace()
+        snap = now_ws.run.snapshot()
         c3, c4 = st.columns(2)
         c3.plotly_chart(drawn(snap, ("speed",), lambda: speed_figure(snap.history)), key="speed_chart", theme=None)
         with c4:
             st.markdown(t("train.sample_title"))
             temp = st.slider(t("train.temperature"), 0.0, 2.0, 0.8, 0.1,
                              key="sample_temperature")
-            try:  # (one sample per model and temperature: the watchers of a shared run share it, charviz.memo)
-                sample = shared.get(snap.model, ("sample", temp, SAMPLE_CHARS, snap.step), lambda: "".join(
-                    c for c, _ in generate(snap.model, snap.vocab, "", SAMPLE_CHARS, temp, seed=snap.step)))
+            def make() -> tuple[str, int]:
+                text = "".join(c for c, _ in generate(snap.model, snap.vocab, "", SAMPLE_CHARS, temp, seed=snap.step))
+                return text, snap.step
+
+            try:  # one sample per model and temperature (charviz.memo); the watchers of a shared run, who each
+                # redraw every SAMPLE_EVERY_S from whichever snapshot is current, share one per SHARED_SAMPLE_S
+                if read_only(now_ws):
+                    sample, step = recent.get(("sample", now_ws.run.code, temp, SAMPLE_CHARS), SHARED_SAMPLE_S, make)
+                else:
+                    sample, step = shared.get(snap.model, ("sample", temp, SAMPLE_CHARS, snap.step), make)
             except RuntimeError:  # softmax of non-finite logits
                 st.warning(t("train.no_sample"))
             else:
                 st.code(sample, language=None, wrap_lines=True)
-                st.caption(t("train.sample_caption", n=SAMPLE_CHARS, step=f"{snap.step:,}"))
+                st.caption(t("train.sample_caption", n=SAMPLE_CHARS, step=f"{step:,}"))  # (the sample's own step)
 
     st.markdown(t("train.applies_at_once"))
     if read_only(ws):  # watching a shared run: its settings are the owner's
