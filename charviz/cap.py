@@ -17,14 +17,19 @@ import weakref
 from collections.abc import Callable
 
 from charviz import serving
+from charviz.errors import KeyedError
 
 
-class CapReached(RuntimeError):
-    """Start refused: `training` runs already train on this server and the limit is `limit`."""
+class CapReached(KeyedError, RuntimeError):
+    """Start refused: `training` runs already train on this server and the limit is `limit` (errors.cap_reached:
+    message(e) in the reader's language)."""
 
     def __init__(self, training: int, limit: int):
-        super().__init__(f"{training} runs are training on this server; the limit is {limit}")
+        super().__init__("errors.cap_reached", n=training, limit=limit)
         self.training, self.limit = training, limit
+
+    def __reduce__(self):
+        return CapReached, (self.training, self.limit)
 
 
 class TrainingCap:

@@ -61,12 +61,13 @@ class Vocab:
         return "".join(c for c in text if c in stoi), dropped
 
     def encode(self, text: str) -> list[int]:
-        """Characters -> indices. Raises ValueError naming every character not in the vocabulary."""
+        """Characters -> indices. Raises TextError (a ValueError, errors.not_in_vocab) naming every character not
+        in the vocabulary."""
         try:
             return [self._stoi[c] for c in text]
         except KeyError:
             bad = ", ".join(repr(c) for c in self.unknown(text))
-            raise ValueError(f"not in the vocabulary: {bad}") from None
+            raise TextError("errors.not_in_vocab", chars=bad) from None
 
     def decode(self, ids) -> str:
         return "".join(self.itos[int(i)] for i in ids)

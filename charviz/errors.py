@@ -32,6 +32,11 @@ class Msg:
     def __repr__(self) -> str:
         return f"Msg({self.key!r}, {self.params!r})"
 
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Msg) and (self.key, self.params) == (other.key, other.params)
+
+    __hash__ = None  # (parameters may be lists)
+
 
 def render(value, lang: str | None = None):
     """A parameter as text in `lang`: messages rendered, lists of them joined with "and"; others unchanged."""
@@ -71,6 +76,34 @@ def _rebuild(cls, key: str, params: dict) -> KeyedError:
     return cls(key, **params)
 
 
-def message(e: BaseException, lang: str | None = None) -> str:
-    """What a user reads for `e`: a keyed error in `lang` (default: the current language), others as str(e)."""
-    return e.render(lang) if isinstance(e, KeyedError) else str(e)
+def message(e: BaseException | Msg | str, lang: str | None = None) -> str:
+    """What a user reads for `e`: a keyed error or a Msg in `lang` (default: the current language), others as
+    str(e) (a run's `error` is a Msg or "")."""
+    return e.render(lang) if isinstance(e, KeyedError | Msg) else str(e)
+
+
+def reason(e: BaseException) -> Msg | str:
+    """Why something failed, kept for later rendering in the reader's language: a keyed error's Msg, else the
+    exception's type and text (Python's and torch's own messages exist in English only)."""
+    return e.msg if isinstance(e, KeyedError) else f"{type(e).__name__}: {e}"
+
+
+def to_plain(value):
+    """A Msg (or a text) as JSON-able data, nested messages included: {"key": ..., "params": {...}}; a str as is.
+    The inverse is from_plain (a snapshot sent through Redis keeps its message renderable in any language)."""
+    if isinstance(value, KeyedError):
+        value = value.msg
+    if isinstance(value, Msg):
+        return {"key": value.key, "params": {k: to_plain(v) for k, v in value.params.items()}}
+    if isinstance(value, list | tuple):
+        return [to_plain(v) for v in value]
+    return value if value is None or isinstance(value, str | int | float | bool) else str(value)
+
+
+def from_plain(value):
+    """to_plain's data -> the Msg (or text) again; anything else as it is."""
+    if isinstance(value, dict) and isinstance(value.get("key"), str) and isinstance(value.get("params"), dict):
+        return Msg(value["key"], **{str(k): from_plain(v) for k, v in value["params"].items()})
+    if isinstance(value, list):
+        return [from_plain(v) for v in value]
+    return value

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from charviz.data import LONG_RANGE_FILLER, LONG_RANGE_KEYS
+from charviz.errors import KeyedError, Msg
 
 # ---------------------------------------------------------------------------------------------------------
 # text properties
@@ -29,7 +30,7 @@ MAX_REGEX = 200  # characters in a user's pattern
 _LONG_RANGE_LINE = re.compile(rf"^(\.*)([{LONG_RANGE_KEYS}])[{LONG_RANGE_FILLER}]*:", re.M)
 
 
-class PropertyError(ValueError):
+class PropertyError(KeyedError):
     """A property that cannot be computed (a bad regular expression); the message is for the user."""
 
 
@@ -150,14 +151,15 @@ def regex_feature(text: str, pattern: str) -> np.ndarray:
     reason for an empty, too long or invalid pattern.
     """
     if not pattern:
-        raise PropertyError("the regular expression is empty")
+        raise PropertyError("errors.regex_empty")
     if len(pattern) > MAX_REGEX:
-        raise PropertyError(f"the regular expression is longer than {MAX_REGEX} characters")
+        raise PropertyError("errors.regex_long", max=MAX_REGEX)
     try:
         rx = re.compile(pattern, re.M)
-    except re.error as e:
-        where = f" at position {e.pos}" if e.pos is not None else ""
-        raise PropertyError(f"not a valid regular expression: {e.msg}{where}") from None
+    except re.error as e:  # (Python's own words for what is wrong exist in English only)
+        if e.pos is None:
+            raise PropertyError("errors.regex_invalid", detail=e.msg) from None
+        raise PropertyError("errors.regex_invalid_at", detail=e.msg, pos=e.pos) from None
     out = np.zeros(len(text), dtype=np.float64)
     for m in rx.finditer(text):
         out[m.start():m.end()] = 1.0
@@ -351,7 +353,7 @@ class Probe:
     features: dict[str, np.ndarray]  # text_features(text)
     prop: str  # the chosen property's name (a FEATURES name or REGEX)
     feature: np.ndarray | None  # (T,) its values; None when it cannot be computed (see error)
-    error: str  # why the property could not be computed ('' when it could)
+    error: Msg | str  # why the property could not be computed ('' when it could; a Msg: any language)
     ranking: Ranking | None  # units by |r| with the property (None without a property)
     order: np.ndarray  # (H,) heatmap rows, top to bottom
     saturation: dict[str, tuple[np.ndarray, np.ndarray]]  # sigmoid gate -> gate_saturation(...)
@@ -383,7 +385,7 @@ def probe(model, vocab, text: str, view: str = "h", prop: str = "in_string", reg
         try:
             feature = regex_feature(text, regex)
         except PropertyError as e:
-            error = str(e)
+            error = e.msg  # rendered in the reader's language when drawn
     elif prop in features:
         feature = features[prop]
     ranking = rank_units(values, feature) if feature is not None else None

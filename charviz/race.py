@@ -30,6 +30,7 @@ import numpy as np
 from charviz import limits
 from charviz.config import TrainConfig
 from charviz.data import LONG_RANGE_KEYS, long_range_text
+from charviz.errors import KeyedError, Msg, reason
 from charviz.i18n import t
 from charviz.inspect import gradient_flow, long_range_recall
 from charviz.run import ThreadState
@@ -99,7 +100,7 @@ class RaceSnapshot:
     probe: dict[str, np.ndarray]  # cell -> ||dL_T/dh_t|| for t = 0..T-1 on the probe line (latest eval)
     probe_text: str
     chars_per_sec: float  # the three models together
-    error: str = ""
+    error: Msg | str = ""  # why it stopped by itself (a Msg: rendered in the reader's language)
     seconds: float = 0.0  # time spent training and measuring so far (wall time, excluding pauses)
 
     def latest_recall(self) -> dict[str, float]:
@@ -174,7 +175,7 @@ class _Background(ThreadState):
                 if done:
                     self._run.clear()
             except Exception as e:  # a failing step must not kill the thread silently
-                self.error = f"{type(e).__name__}: {e}"
+                self.error = reason(e)  # (race.error says "the race stopped: ...")
                 self._run.clear()
             time.sleep(0)  # let the UI's threads take the GIL between rounds
 
@@ -310,7 +311,7 @@ class SweepSnapshot:
     done: dict[int, dict[str, float]]  # k -> cell -> final recall accuracy
     current_k: int | None
     current_steps: int
-    error: str = ""
+    error: Msg | str = ""  # why it stopped by itself (a Msg: rendered in the reader's language)
 
 
 class Sweep(_Background):
@@ -319,9 +320,9 @@ class Sweep(_Background):
     def __init__(self, settings: RaceSettings, ks: list[int], budget: int, chunk: int = 5):
         super().__init__()
         if not ks:
-            raise ValueError("choose at least one distance k")
+            raise KeyedError("errors.sweep_no_k")
         if budget < 1:
-            raise ValueError("the budget must be at least one round")
+            raise KeyedError("errors.sweep_budget")
         self.settings = replace(settings)
         self.ks = sorted(set(int(k) for k in ks))
         check_budget(replace(settings, k=self.ks[-1]))  # the longest text: BudgetError before anything trains

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from charviz import lifecycle, limits
 from charviz.config import TrainConfig, check_clip, check_lr
 from charviz.data import Vocab
+from charviz.errors import Msg, reason
 from charviz.guard import DivergenceGuard, GoodState
 from charviz.model import CharRNN
 from charviz.snapshots import SnapshotStore
@@ -60,6 +61,16 @@ def diverging(history: list[dict], vocab_size: int, window: int = 20) -> float |
     return median if median > uniform_bits(vocab_size) + 1.0 else None
 
 
+def refused(stats: StepStats) -> Msg:
+    """A run's `error` after a refused step (charviz.train): its reason, in the reader's language when drawn."""
+    return Msg("errors.step_refused", reason=Msg(stats.refusal) if stats.refusal else stats.reason)
+
+
+def stopped(e: BaseException) -> Msg:
+    """A run's `error` after a step raised `e`."""
+    return Msg("errors.training_stopped", error=reason(e))
+
+
 @dataclass
 class Snapshot:
     """A consistent copy of a TrainingRun's state for the UI (never aliased with the live model)."""
@@ -73,7 +84,7 @@ class Snapshot:
     model: CharRNN  # frozen copy, safe to use from any thread
     vocab: Vocab
     config: TrainConfig
-    error: str = ""  # why training stopped by itself, if it did
+    error: Msg | str = ""  # why training stopped by itself, if it did (a Msg: rendered in the reader's language)
     chars_per_sec: float = 0.0  # characters trained per second of wall-clock time over the last RATE_WINDOW_S
     val_bits: float | None = None
     diverging_bits: float | None = None  # median train loss of the last steps while diverging (charviz.guard)
@@ -195,7 +206,7 @@ class RunBase:
         if stats.applied:
             self.snapshots.add(self.trainer.steps, self.trainer.model)
         if not stats.applied and self.pause_on_nonfinite:
-            self.error = f"step refused: {stats.reason}"
+            self.error = refused(stats)
 
     @staticmethod
     def _record(s: StepStats, rate: float) -> dict:
@@ -379,7 +390,7 @@ class TrainingRun(RunBase, ThreadState):
                     if self._want_copy.is_set() or self._published is None:
                         self._copy_locked()
             except Exception as e:  # a failing step must not kill the thread silently
-                self.error = f"training stopped: {type(e).__name__}: {e}"
+                self.error = stopped(e)
                 self._run.clear()
             time.sleep(0)  # let other threads (the UI) take the GIL between steps
         self._parked.set()

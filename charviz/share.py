@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from charviz import lifecycle
+from charviz import errors, lifecycle
 
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 CODE_GROUPS, GROUP_LEN = 2, 4
@@ -93,7 +93,7 @@ def encode_snapshot(snap, meta: dict) -> bytes:
     header = {
         "state": snap.state, "step": snap.step, "chars_seen": snap.chars_seen, "history": snap.history,
         "val_history": snap.val_history, "last": asdict(snap.last) if snap.last is not None else None,
-        "vocab": list(snap.vocab.itos), "config": snap.config.to_dict(), "error": snap.error,
+        "vocab": list(snap.vocab.itos), "config": snap.config.to_dict(), "error": errors.to_plain(snap.error),
         "chars_per_sec": snap.chars_per_sec, "val_bits": snap.val_bits, "meta": meta,
     }
     buf = io.BytesIO()
@@ -120,7 +120,7 @@ def decode_snapshot(data: bytes):
         state=h["state"], step=h["step"], chars_seen=h["chars_seen"], history=h["history"],
         val_history=h["val_history"], last=stats_from_dict(h["last"]),
         model=model_from_weights(len(vocab), config, weights), vocab=vocab, config=config,
-        error=h["error"], chars_per_sec=h["chars_per_sec"], val_bits=h["val_bits"],
+        error=errors.from_plain(h["error"]), chars_per_sec=h["chars_per_sec"], val_bits=h["val_bits"],
     )
     return snap, h["meta"]
 
@@ -294,7 +294,7 @@ class ShareRegistry:
         self.close(timeout)
 
     @property
-    def redis_error(self) -> str:
+    def redis_error(self) -> errors.Msg | str:
         return self._redis.error if self._redis is not None else ""
 
 
@@ -306,7 +306,7 @@ class RedisChannel:
 
         self.url = url
         self.client = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
-        self.error = ""  # the last publishing error ("" when the last publish worked)
+        self.error: errors.Msg | str = ""  # the last publishing error ("" when the last publish worked)
         self._published: dict[str, tuple[float, int, str]] = {}  # code -> (time, step, state)
         self._cache: dict[str, tuple[bytes, object, dict]] = {}  # code -> (version, snapshot, meta)
         self._lock = threading.Lock()
@@ -336,7 +336,7 @@ class RedisChannel:
             pipe.delete(_PREFIX + s.code + ":ended")
             pipe.execute()
         except redis.RedisError as e:
-            self.error = f"Redis at {self.url} cannot be reached ({type(e).__name__})"
+            self.error = errors.Msg("errors.redis_down", url=self.url, error=type(e).__name__)
             raise
         self.error = ""
         self._published[s.code] = (time.monotonic(), snap.step, snap.state)

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from charviz import limits
 from charviz.config import CELLS, OPTIMIZERS, TrainConfig, check_clip, check_lr  # noqa: F401 (re-exported)
 from charviz.data import BatchStream, Vocab, check_text, split_text
+from charviz.i18n import t
 from charviz.limits import Budget
 from charviz.model import CharRNN
 from charviz.units import to_bits
@@ -31,7 +32,8 @@ class StepStats:
     clipped: bool  # whether clipping fired
     chars_per_sec: float  # characters processed per second in this step
     applied: bool = True  # False when the update was refused (non-finite loss, gradient or weights)
-    reason: str = ""  # why it was refused
+    reason: str = ""  # why it was refused (English; `refusal` is its catalogue key)
+    refusal: str = ""  # errors.refused_*: the same reason, for the reader's language (charviz.errors)
     lr: float = 0.0
     reset_hidden: bool = False  # the hidden state was reset before this window
 
@@ -126,11 +128,11 @@ class Trainer:
         max_norm = cfg.clip if cfg.clip is not None else float("inf")
         grad_norm = float(torch.nn.utils.clip_grad_norm_(params, max_norm))
         loss_v = float(loss.detach())
-        applied, reason = True, ""
+        applied, refusal = True, ""
         if not math.isfinite(loss_v):
-            applied, reason = False, "the loss is not finite"
+            applied, refusal = False, "errors.refused_loss"
         elif not math.isfinite(grad_norm):
-            applied, reason = False, "the gradient is not finite (it exploded)"
+            applied, refusal = False, "errors.refused_grad"
         else:
             backup = _flat(params)  # one copy of every weight (one op, not one per tensor)
             opt_backup = copy.deepcopy(self.optimizer.state_dict()) if cfg.lr > 1.0 else None  # rare, costly
@@ -146,7 +148,7 @@ class Trainer:
                         p.copy_(b.view_as(p))
                 if opt_backup is not None:
                     self.optimizer.load_state_dict(opt_backup)
-                applied, reason = False, "the update made a weight non-finite (the step was too large)"
+                applied, refusal = False, "errors.refused_weight"
         self.optimizer.zero_grad(set_to_none=True)
         if applied:
             self.h = _detach(h_last)  # carry the state forward, cut the gradient at the window edge
@@ -164,7 +166,8 @@ class Trainer:
             clipped=clipped,
             chars_per_sec=n_chars / dt,
             applied=applied,
-            reason=reason,
+            reason=t(refusal, lang="en") if refusal else "",
+            refusal=refusal,
             lr=cfg.lr,
             reset_hidden=reset_hidden,
         )

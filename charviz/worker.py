@@ -37,9 +37,10 @@ import torch
 from charviz import lifecycle
 from charviz.config import TrainConfig
 from charviz.data import Vocab
+from charviz.errors import KeyedError, Msg
 from charviz.guard import DivergenceGuard, GoodState
 from charviz.model import CharRNN
-from charviz.run import History, RunBase, Snapshot, TrainingRun
+from charviz.run import History, RunBase, Snapshot, TrainingRun, stopped
 from charviz.snapshots import _victim
 from charviz.train import StepStats, Trainer
 
@@ -255,7 +256,7 @@ def _train(conn, job: dict, cache: dict) -> None:
     last_pub = last_full = time.monotonic()
     sent_step = tr.steps
 
-    def update(kind: str, seq=None, full: bool = False, error: str = "") -> dict:
+    def update(kind: str, seq=None, full: bool = False, error: Msg | str = "") -> dict:
         nonlocal sent_step
         msg = {
             "kind": kind, "seq": seq, "step": tr.steps, "chars_seen": tr.chars_seen, "cps": run._rate(),
@@ -285,7 +286,7 @@ def _train(conn, job: dict, cache: dict) -> None:
             run._step_locked()
             run._maybe_evaluate()
         except Exception as e:  # a failing step pauses the run and says why, like the thread version
-            conn.send(update("paused", full=True, error=f"training stopped: {type(e).__name__}: {e}"))
+            conn.send(update("paused", full=True, error=stopped(e)))
             return
         if run.error:  # a refused (non-finite) step paused the run
             conn.send(update("paused", full=True, error=run.error))
@@ -303,8 +304,8 @@ def _train(conn, job: dict, cache: dict) -> None:
 # the pool of worker processes (server side)
 
 
-class WorkerDied(RuntimeError):
-    pass
+class WorkerDied(KeyedError, RuntimeError):
+    """A worker process that did not start or cannot be reached (errors.worker_*: in the reader's language)."""
 
 
 _main_lock = threading.Lock()
@@ -366,7 +367,7 @@ class Worker:
         try:
             self.conn.send(msg)
         except (OSError, ValueError) as e:
-            raise WorkerDied(str(e)) from None
+            raise WorkerDied("errors.worker_pipe", error=f"{type(e).__name__}: {e}") from None
 
     def ask_quit(self) -> None:
         """Tell the process to end (quit() waits for it)."""
@@ -432,7 +433,7 @@ class WorkerPool:
             threading.Thread(target=self.fill, name="charviz-pool-fill", daemon=True).start()
         if not w.ready.wait(timeout) or w.dead:
             w.quit()
-            raise WorkerDied("a training process did not start (see the server log)")
+            raise WorkerDied("errors.worker_no_start")
         return w
 
     def give_back(self, w: Worker) -> None:
@@ -752,9 +753,9 @@ class ProcessRun(RunBase):
                 tr.model.load_state_dict(from_plain(self._remote_weights))
                 tr.steps, tr.chars_seen = self._remote_step, self._remote_chars
             self.crashes += 1
-            how = "no exit code" if code is None else f"exit code {code}" if code >= 0 else f"signal {-code}"
-            self.error = (f"the training process ended unexpectedly ({how}); the model is kept as of step "
-                          f"{tr.steps:,}: press Resume to continue from there")
+            how = (Msg("errors.exit_none") if code is None else Msg("errors.exit_code", code=code) if code >= 0
+                   else Msg("errors.exit_signal", signal=-code))
+            self.error = Msg("errors.worker_died", how=how, step=f"{tr.steps:,}")
             self._worker = None
             self._state = "paused"
             self._paused.notify_all()

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from charviz.data import load_corpus
+from charviz.errors import message
 from charviz.inspect import predict_next
 from charviz.run import History, TrainingRun, diverging
 from charviz.train import TrainConfig, Trainer
@@ -259,7 +260,9 @@ def test_run_pauses_itself_on_a_nonfinite_step():
     run.start()
     _wait(lambda: run.state != "running")
     assert run.state == "paused"
-    assert "not finite" in run.snapshot().error
+    err = run.snapshot().error
+    assert "not finite" in str(err)  # English for logs; in the reader's language when drawn (charviz.errors)
+    assert message(err, "ko").startswith("스텝이 거부되었습니다: ") and "유한한 값이 아닙니다" in message(err, "ko")
     run.stop()
     assert _charviz_threads() == []
 

@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import streamlit as st
 
 from charviz.cap import CapReached, default_cap
+from charviz.errors import message
 from charviz.i18n import t
 from charviz.snapshots import SnapshotStore
 
@@ -31,7 +32,7 @@ def start(ws) -> None:
     except CapReached as e:
         st.session_state[_NOTICE] = ("cap", e.training, e.limit)
     except WorkerDied as e:
-        st.session_state[_NOTICE] = ("worker", str(e))
+        st.session_state[_NOTICE] = ("worker", e)  # rendered when drawn, in the reader's language
 
 
 def start_other(who, start_fn) -> None:
@@ -59,7 +60,7 @@ def notices(ws) -> None:
         _, n, limit = notice
         st.warning(t("classroom.cap_full", n=n, limit=limit), icon=":material/group:")
     else:
-        st.error(t("classroom.start_failed", error=notice[1]), icon=":material/error:")
+        st.error(t("classroom.start_failed", error=message(notice[1])), icon=":material/error:")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -103,7 +104,7 @@ def share_panel(ws) -> None:
     st.code(code, language=None)
     st.caption(f"[{link(code)}]({link(code)})  \n" + t("classroom.not_password"))
     if reg.redis_error:
-        st.warning(t("classroom.redis_down_owner", error=reg.redis_error), icon=":material/cloud_off:")
+        st.warning(t("classroom.redis_down_owner", error=message(reg.redis_error)), icon=":material/cloud_off:")
     st.button(t("classroom.stop_sharing"), key="sb_unshare", icon=":material/cancel_presentation:",
               use_container_width=True, on_click=_unshare, args=(code,))
 
@@ -336,7 +337,7 @@ def _draw_status(ws, run, live: bool, every) -> None:
         st.warning(t("classroom.unavailable", reason=run.problem, step=f"{snap.step:,}"),
                    icon=":material/cloud_off:")
     elif snap.error:
-        st.error(t("classroom.owner_paused_itself", error=snap.error), icon=":material/warning:")
+        st.error(t("classroom.owner_paused_itself", error=message(snap.error)), icon=":material/warning:")
     b1, b2 = st.columns(2)
     b1.button(t("sidebar.pause") if snap.state == "running" else t("sidebar.start"), key="sb_start_pause",
               disabled=True, use_container_width=True, help=t("classroom.read_only"))

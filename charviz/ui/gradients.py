@@ -65,9 +65,9 @@ def page() -> None:
     if show_tanh and w > 1 and abs(curves[TANH][0]) < 1:
         st.caption(t("gradients.saturates", w=f"{w:g}"))
     if w > 1:
-        st.info(t("gradients.explodes", w=f"{w:g}"), icon="💥")
+        st.info(t("gradients.explodes", w=f"{w:g}"), icon=":material/trending_up:")
     elif w < 1:
-        st.info(t("gradients.vanishes", w=f"{w:g}"), icon="🫥")
+        st.info(t("gradients.vanishes", w=f"{w:g}"), icon=":material/trending_down:")
 
     # ---- 2. the live model -----------------------------------------------------------------------------------
     st.header(t("gradients.live_header"))
@@ -91,13 +91,13 @@ def page() -> None:
         view_banner(view)
         known, dropped = snap.vocab.drop_unknown(text)
         if dropped:
-            st.warning(md(tables.unknown_message(text, dropped, section="gradients")), icon="🔤")
+            st.warning(md(tables.unknown_message(text, dropped, section="gradients")), icon=":material/keyboard:")
             text = known
         if len(text) > MAX_STEPS + 1:
             st.caption(t("gradients.last_steps", max=MAX_STEPS, n=len(text) - 1))
             text = text[-(MAX_STEPS + 1):]
         if len(text) < 2:
-            st.info(t("gradients.too_short"), icon="⌨️")
+            st.info(t("gradients.too_short"), icon=":material/keyboard:")
             return
         flow = gradient_flow(view.model, snap.vocab, text)
         window = snap.config.seq_len
@@ -132,7 +132,7 @@ def page() -> None:
     def live_recall() -> None:
         ws = get_workspace()
         if ws.source.name != "long-range":
-            st.info(t("gradients.long_hint"), icon="🧠")
+            st.info(t("gradients.long_hint"), icon=":material/psychology:")
             return
         snap = ws.run.snapshot()
         view = model_for_view(snap, ws.run)
@@ -140,6 +140,7 @@ def page() -> None:
         r = long_range_recall(view.model, snap.vocab, ws.run.trainer.val_text or ws.text)
         recall_metrics(r)
         if snap.config.seq_len <= r.k:
-            st.warning(t("gradients.window_short", window=snap.config.seq_len, k1=r.k + 1), icon="✂️")
+            st.warning(t("gradients.window_short", window=snap.config.seq_len, k1=r.k + 1),
+                       icon=":material/content_cut:")
 
     live_recall()

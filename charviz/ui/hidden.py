@@ -12,6 +12,8 @@ import pandas as pd
 import streamlit as st
 
 from charviz import tables
+from charviz.errors import message
+from charviz.escape import md
 from charviz.figures import hidden as fig
 from charviz.hidden import FEATURES, ORDERS, REGEX, VIEWS, default_probe, key_pending, probe
 from charviz.i18n import t
@@ -96,7 +98,7 @@ def _status(snap, ws: Workspace) -> None:
         state = t(f"hidden.state_{state}") if state in ("running", "paused", "idle", "stopped") else state
         st.caption(t("hidden.status_live" if snap.state == "running" else "hidden.status", state=state, **kw))
     if snap.step == 0:
-        st.info(t("hidden.untrained"), icon="ℹ️")
+        st.info(t("hidden.untrained"), icon=":material/info:")
 
 
 def _feature_name(name: str) -> str:
@@ -133,9 +135,9 @@ def _draw(ws: Workspace, raw: str) -> None:
     known, dropped = vocab.drop_unknown(raw)
     if dropped:
         st.html(tables.prefix_html(raw, dropped))
-        st.warning(tables.unknown_message(raw, dropped), icon="⚠️")
+        st.warning(tables.unknown_message(raw, dropped), icon=":material/warning:")
     if not known:
-        st.info(t("hidden.empty_probe"), icon="ℹ️")
+        st.info(t("hidden.empty_probe"), icon=":material/info:")
         return
     cell, H = model.cell, model.hidden_size
     views = VIEWS[cell]
@@ -158,9 +160,9 @@ def _draw(ws: Workspace, raw: str) -> None:
     res = probe(model, vocab, known, view, prop, regex, order)
     name = _feature_name(prop) if prop != REGEX else f"/{regex}/"
     if res.error:
-        st.error(t("hidden.regex_bad", reason=res.error), icon="🚫")
+        st.error(t("hidden.regex_bad", reason=md(message(res.error))), icon=":material/block:")
     elif res.constant_feature:
-        st.info(t("hidden.property_constant", name=name), icon="ℹ️")
+        st.info(t("hidden.property_constant", name=name), icon=":material/info:")
     ranked = res.ranking is not None and res.ranking.best is not None
     strip = res.ranking.r if ranked else None
 
@@ -212,7 +214,7 @@ def _draw(ws: Workspace, raw: str) -> None:
                 st.markdown(t("hidden.finder_best", unit=best, r=f"{res.ranking.r[best]:+.3f}"))
                 st.html(fig.unit_text_html(known, res.values[:, best], scale["zmin"], scale["zmax"], res.view))
         else:
-            st.info(t("hidden.finder_none"), icon="ℹ️")
+            st.info(t("hidden.finder_none"), icon=":material/info:")
 
     # ---- gates and the path
     g1, g2 = st.columns(2, gap="medium")
@@ -223,14 +225,14 @@ def _draw(ws: Workspace, raw: str) -> None:
             st.plotly_chart(fig.saturation_figure(res.saturation), theme=None, key="hidden_saturation",
                             config=CHART_CONFIG)
         else:
-            st.info(t("hidden.saturation_rnn"), icon="ℹ️")
+            st.info(t("hidden.saturation_rnn"), icon=":material/info:")
     with g2:
         st.subheader(t("hidden.path"))
         if len(known) >= 3:
             st.caption(t("hidden.path_caption", pct=f"{100 * float(res.pca.explained.sum()):.1f}"))
             st.plotly_chart(fig.pca_figure(res.pca, chars), theme=None, key="hidden_pca", config=CHART_CONFIG)
         else:
-            st.info(t("hidden.path_short"), icon="ℹ️")
+            st.info(t("hidden.path_short"), icon=":material/info:")
 
 
 def _r_text(res, unit: int) -> str:

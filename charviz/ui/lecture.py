@@ -8,13 +8,16 @@ import streamlit as st
 
 from charviz import figures, hidden, lecture
 from charviz.data import show_text
+from charviz.errors import message
+from charviz.escape import md
 from charviz.figures import hidden as hidden_figures
 from charviz.hello import BLOG_ORDER, hello_trace
 from charviz.i18n import t
 from charviz.inspect import forward_trace, gradient_flow, scalar_bptt
+from charviz.limits import BudgetError, describe_budget
 from charviz.links import Setup
-from charviz.race import CHANCE, verdict
-from charviz.ui import links
+from charviz.race import CHANCE, check_budget, verdict
+from charviz.ui import classroom, links
 from charviz.ui.race_session import get_race_holder, new_race
 from charviz.ui.session import get_workspace
 from charviz.ui.sidebar import REFRESH_S, live_every
@@ -22,6 +25,7 @@ from charviz.ui.status import state_words
 
 CHAPTER_KEY = "lecture_chapter"
 DONE_KEY = "_lecture_done"
+REFUSED_KEY = "_lecture_refused"  # the BudgetError of the last "Set up this demo" (rendered when drawn)
 FLOW_CHARS = 48  # characters of the model's own text the gradient figures unroll
 SMALL_V, SMALL_H = 12, 16  # the largest model the all-numbers hello figure is drawn for
 CLIP_WINDOW = 100  # steps over which the clipping count is taken
@@ -46,6 +50,7 @@ def _go(n: int) -> None:
     st.session_state[CHAPTER_KEY] = n
     st.query_params["chapter"] = str(n)
     st.session_state.pop(DONE_KEY, None)
+    st.session_state.pop(REFUSED_KEY, None)
 
 
 def describe_setup(setup: Setup) -> str:
@@ -58,10 +63,24 @@ def describe_setup(setup: Setup) -> str:
 
 def set_up(ch: lecture.Chapter) -> None:
     """Button callback: the session's run becomes the chapter's demo, and trains. Chapter 7's demo is the race
-    (three models on the long-range task); the session's run is set to its LSTM and waits (one thing trains)."""
-    links.apply(ch.setup, start=ch.race is None)
+    (three models on the long-range task); the session's run is set to its LSTM and waits (one thing trains).
+
+    A demo over this server's per-session budget (set tighter than the default, which every chapter fits) is
+    refused before anything changes: the session's model, its training and its race stay as they were, and
+    the page says why (REFUSED_KEY holds the error; it is rendered in the reader's language when drawn)."""
+    st.session_state.pop(DONE_KEY, None)
+    st.session_state.pop(REFUSED_KEY, None)
+    try:
+        if ch.race is not None:
+            check_budget(ch.race)  # the race's three models first: a refusal leaves the session's run alone
+        links.apply(ch.setup, start=ch.race is None)  # BudgetError before the run is replaced
+    except BudgetError as e:
+        st.session_state[REFUSED_KEY] = e
+        return
     if ch.race is not None:
-        new_race(ch.race).start()
+        holder = get_race_holder()
+        new_race(ch.race)
+        classroom.start_other(holder, holder.race.start)  # within the server's training cap, like the Race page
     st.session_state[DONE_KEY] = describe_setup(ch.setup) if ch.race is None else \
         t("lecture.race_what", k=ch.race.k, window=ch.race.seq_len, hidden=ch.race.hidden_size)
 
@@ -195,8 +214,11 @@ def chapter_view() -> None:
         st.button(t("lecture.set_up"), key=f"lecture_setup_{n}", type="primary", icon=":material/play_circle:",
                   on_click=set_up, args=(ch,), help=t("lecture.set_up_help", what=describe_setup(ch.setup)),
                   width="stretch")
-        done = st.session_state.get(DONE_KEY)
-        if done:
+        done, refused = st.session_state.get(DONE_KEY), st.session_state.get(REFUSED_KEY)
+        if refused is not None:
+            st.error(t("demo.refused", reason=md(message(refused)), limits=describe_budget()),
+                     icon=":material/block:")
+        elif done:
             st.success(t("lecture.done", what=done), icon=":material/check_circle:")
         ws = get_workspace()
         if ch.race is None and not is_demo(ws, ch.setup):  # here, under its button: the figures keep the room

@@ -108,7 +108,7 @@ def _status(snap, view) -> None:
                  hidden=snap.config.hidden_size, vocab=len(snap.vocab))
                + (t("predict.status_live") if snap.state == "running" else ""))
     if snap.step == 0:
-        st.info(t("predict.untrained"), icon="ℹ️")
+        st.info(t("predict.untrained"), icon=":material/info:")
 
 
 def prediction_panel() -> None:
@@ -149,7 +149,7 @@ def prediction_panel() -> None:
         known, dropped = vocab.drop_unknown(prefix)
         if dropped:
             st.html(tables.prefix_html(prefix, dropped))
-            st.warning(md(tables.unknown_message(prefix, dropped)), icon="⚠️")
+            st.warning(md(tables.unknown_message(prefix, dropped)), icon=":material/warning:")
         # computed and drawn once per model and inputs: a class watching one shared run with the default prefix
         # shares them (charviz.memo); anyone's own prefix gets its own
         trace = shared.get(model, ("trace", known, steps), lambda: forward_trace(model, vocab, known, last_n=steps))
@@ -165,7 +165,7 @@ def prediction_panel() -> None:
                                 lambda: figures.topk_figure(trace.next_probs, vocab.itos, k, title)),
                           theme=None, key="predict_topk", config={"displayModeBar": False})
         if not known:
-            right.info(t("predict.empty_prefix"), icon="ℹ️")
+            right.info(t("predict.empty_prefix"), icon=":material/info:")
             return
         if trace.offset:
             left.caption(t("predict.showing_last", shown=len(trace.chars), total=f"{len(known):,}",

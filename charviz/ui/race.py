@@ -146,7 +146,7 @@ def page() -> None:
         if snap is None:
             return
         if snap.error:
-            st.error(t("race.error", error=snap.error))
+            st.error(t("race.error", error=message(snap.error)))
         st.markdown(t("race.status", state=_state_word(snap.state), steps=f"{snap.steps:,}",
                       seconds=f"{snap.seconds:,.0f}", cps=f"{snap.chars_per_sec:,.0f}")
                     + "  \n**" + (verdict(snap.latest_recall()) if snap.steps else t("race.verdict_none")) + "**")
@@ -170,7 +170,7 @@ def page() -> None:
         elif len(snap.done) == len(snap.ks):
             st.markdown(t("race.sweep_done", total=len(snap.ks)))
         if snap.error:
-            st.error(t("race.error", error=snap.error))
+            st.error(t("race.error", error=message(snap.error)))
         st.plotly_chart(figures.sweep_figure(snap.done, snap.budget, CHANCE), key="race_sweep", theme=None)
         if snap.done:
             last = snap.done[max(snap.done)]

@@ -58,16 +58,19 @@ def pause_race() -> None:
 
 
 def new_race(settings: RaceSettings) -> Race:
+    """The session's new race (paused). Built before the old one stops: a refusal (BudgetError) keeps it."""
     holder = get_race_holder()
+    race = Race(settings)
     if holder.race is not None:
         holder.race.stop(timeout=2.0)
-    holder.race = Race(settings)
-    return holder.race
+    holder.race = race
+    return race
 
 
 def new_sweep(settings: RaceSettings, ks: list[int], budget: int) -> Sweep:
     holder = get_race_holder()
+    sweep = Sweep(settings, ks, budget)  # (built first, as new_race)
     if holder.sweep is not None:
         holder.sweep.stop(timeout=2.0)
-    holder.sweep = Sweep(settings, ks, budget)
-    return holder.sweep
+    holder.sweep = sweep
+    return sweep

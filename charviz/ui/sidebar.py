@@ -13,6 +13,7 @@ import time
 import streamlit as st
 
 from charviz import guard
+from charviz.errors import message
 from charviz.i18n import t
 from charviz.run import Snapshot
 from charviz.ui import classroom
@@ -117,7 +118,7 @@ def training_status() -> None:
         status_metrics(snap)
         divergence_panel(ws, snap, "sb_restore")
         if snap.error:
-            st.error(t("sidebar.paused_itself", error=snap.error), icon=":material/warning:")
+            st.error(t("sidebar.paused_itself", error=message(snap.error)), icon=":material/warning:")
         b1, b2 = st.columns(2)
         running = snap.state == "running"
         label = t("sidebar.pause") if running else t("sidebar.resume") if snap.step else t("sidebar.start")

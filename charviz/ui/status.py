@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from charviz.config import TrainConfig
+from charviz.errors import message
 from charviz.escape import md
 from charviz.i18n import t
 
@@ -50,7 +51,7 @@ def fmt_bits(x: float | None) -> str:
 def describe(snap: Snapshot) -> str:
     """The Train page's status line: step, train and validation bits/char, and the state, in words."""
     if snap.error:
-        return t("status.error", step=f"{snap.step:,}", error=snap.error)
+        return t("status.error", step=f"{snap.step:,}", error=message(snap.error))
     if snap.last is None:
         return t("status.new")
     parts = [t("status.step", step=f"{snap.step:,}"), t("status.bits", bits=f"{snap.last.bits:.2f}")]

@@ -5,6 +5,7 @@ Train page: choose a text and a model, press Start, watch the loss fall and the 
 
 import streamlit as st
 
+from charviz.errors import message
 from charviz.escape import md
 from charviz.figures import grad_norm_figure, speed_figure
 from charviz.i18n import t
@@ -60,7 +61,8 @@ def page() -> None:
         st.markdown(f"### {describe(snap)}")
         bad = snap.diverging_bits
         if snap.error:
-            st.error(t("train.paused_itself", step=f"{snap.step:,}", error=snap.error), icon=":material/warning:")
+            st.error(t("train.paused_itself", step=f"{snap.step:,}", error=message(snap.error)),
+                     icon=":material/warning:")
             st.markdown(t("train.exploding"), unsafe_allow_html=True)
         elif bad is not None:
             st.warning(t("train.diverging", bits=f"{bad:,.1f}", v=len(snap.vocab),
