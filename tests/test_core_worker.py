@@ -15,6 +15,7 @@ import torch
 
 from charviz.cap import CapReached, TrainingCap
 from charviz.config import TrainConfig
+from charviz.errors import message
 from charviz.run import TrainingRun
 from charviz.train import Trainer
 from charviz.worker import ProcessRun, WorkerPool, held_trainer, load_trainer_state, trainer_state
@@ -113,7 +114,10 @@ def test_a_killed_worker_is_reported_and_the_run_resumes_from_its_last_state(poo
     os.kill(run.worker_pid, signal.SIGKILL)
     wait_until(lambda: run.state != "running", "the run to notice the dead worker")
     snap = run.snapshot()
-    assert snap.state == "paused" and "ended unexpectedly" in snap.error and "Resume" in snap.error
+    assert snap.state == "paused" and "ended unexpectedly" in str(snap.error) and "Resume" in str(snap.error)
+    # kept by key: a reader in Korean reads it in Korean (charviz.errors)
+    ko = message(snap.error, "ko")
+    assert ko.startswith("학습 프로세스가 예기치 않게 끝났습니다 (시그널 9)") and f"{snap.step:,}" in ko
     assert snap.step >= seen and run.trainer.steps == snap.step  # kept as last heard from the worker
     assert run.crashes == 1
     kept = {k: v.clone() for k, v in run.trainer.model.state_dict().items()}
@@ -134,7 +138,9 @@ def test_nonfinite_step_pauses_the_process_run_itself(pool):
     run = ProcessRun(tr, pool=pool)
     run.start()
     wait_until(lambda: run.state != "running", "the run to pause itself")
-    assert run.state == "paused" and "not finite" in run.snapshot().error
+    err = run.snapshot().error  # sent by the worker as key and parameters (pickled)
+    assert run.state == "paused" and "not finite" in str(err)
+    assert message(err, "ko").startswith("스텝이 거부되었습니다: ") and "유한한 값이 아닙니다" in message(err, "ko")
     run.stop()
 
 

@@ -1,0 +1,202 @@
+"""AppTest: messages that used to stay English in Korean mode, now in the reader's language on the page, and the
+Lecture's "Set up this demo" under a per-session budget tighter than the default (refused, nothing lost)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import torch
+
+from charviz import i18n
+from charviz.race import Race, RaceSettings
+from tests.test_app_classroom import sidebar_text, tick_until
+from tests.test_app_train import app, start_pause, workspace
+
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+TIGHT_MB = "50"  # the session's default model (~21 MB) fits; chapter 8 (~88 MB) and the race (~65 MB) do not
+
+
+@pytest.fixture
+def reader(monkeypatch):
+    """reader(lang): AppTest formats a widget's options (format_func -> t()) in the test's thread, where the
+    language is the default: make that the session's language too (as tests/test_app_limits.py's `ko`)."""
+    return lambda lang: monkeypatch.setattr(i18n, "DEFAULT_LANGUAGE", lang)
+
+
+def _break(run) -> None:
+    """One real step that the trainer refuses (a non-finite weight): the run pauses itself with an error."""
+    with torch.no_grad():
+        run.trainer.model.rnn.weight_hh_l0[0, 0] = float("inf")
+    stats = run.step_once()
+    assert not stats.applied and run.error
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_a_refused_step_reads_in_the_pages_language(lang, reader):
+    reader(lang)
+    at = app("pages/train.py", lang=lang)
+    _break(workspace(at).run)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [e.value for e in at.error]
+    paused = i18n.t("train.paused_itself", lang=lang, step="0", error="").split(":")[0]
+    assert any(e.startswith(paused) for e in errors), errors
+    page_error = next(e for e in errors if e.startswith(paused))
+    side = [e.value for e in at.sidebar.error]
+    if lang == "ko":
+        assert "스텝이 거부되었습니다: " in page_error and "step refused" not in page_error
+        assert side and "스텝이 거부되었습니다" in side[0] and not re.search(r"\b(step|refused|the)\b", side[0])
+        status = [m.value for m in at.markdown if m.value.startswith("### 스텝 0 · 일시 정지: ")]  # (status.describe)
+        assert status and "스텝이 거부되었습니다" in status[0]
+    else:
+        assert "step refused: " in page_error and not HANGUL.search(page_error)
+        assert side and "step refused" in side[0]
+
+
+def test_the_same_error_follows_a_language_switch():
+    """Kept by key and rendered when drawn: switching to Korean shows the error already there in Korean."""
+    at = app()  # (Home: the sidebar says it on every page)
+    _break(workspace(at).run)
+    at.run()
+    assert "step refused" in at.sidebar.error[0].value
+    at.button_group(key="lang_switch").set_value("ko").run()
+    assert not at.exception
+    assert "스텝이 거부되었습니다" in at.sidebar.error[0].value
+
+
+def test_a_korean_watcher_reads_an_english_owners_error_in_korean(reader):
+    from streamlit.testing.v1 import AppTest
+
+    from charviz.share import default_registry
+    from tests.test_app_train import APP, TIMEOUT
+    from tests.test_core_share import small_run
+
+    owner_run = small_run(2)  # (an English session's run: its error is kept as key and parameters)
+    _break(owner_run)
+    assert str(owner_run.error).startswith("step refused: ")
+    code = default_registry().share(owner_run, {"label": "hello", "sample": "hello"})
+    reader("ko")
+    try:
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+        at.query_params["watch"] = code
+        at.query_params["lang"] = "ko"
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        text = sidebar_text(at)
+        assert "소유자의 학습이 스스로 일시 정지했습니다: 스텝이 거부되었습니다: " in text, text
+        assert "step refused" not in text
+    finally:
+        default_registry().unshare(code)
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_a_training_process_that_did_not_start_is_said_in_the_readers_language(monkeypatch, lang, reader):
+    from charviz.worker import WorkerDied
+
+    reader(lang)
+    at = app(lang=lang)
+    run = workspace(at).run
+
+    def no_worker():
+        raise WorkerDied("errors.worker_no_start")
+
+    monkeypatch.setattr(run, "start", no_worker)
+    start_pause(at).click().run()
+    assert not at.exception and not run.running
+    got = [e.value for e in at.sidebar.error]
+    want = i18n.t("classroom.start_failed", lang=lang, error=i18n.t("errors.worker_no_start", lang=lang))
+    assert want in got, got
+    if lang == "ko":
+        assert got == ["학습을 시작할 수 없습니다: 학습 프로세스가 시작되지 않았습니다 (서버 로그를 보세요)."]
+
+
+def test_the_cap_message_in_korean(monkeypatch, reader):
+    from charviz.cap import default_cap
+
+    reader("ko")
+    class Busy:
+        running = True
+
+    limit = default_cap().training() + 1
+    monkeypatch.setenv("CHARVIZ_MAX_TRAINING", str(limit))
+    busy = Busy()
+    default_cap().register(busy)
+    try:
+        at = app(lang="ko")
+        start_pause(at).click().run()
+        assert not workspace(at).run.running
+        text = sidebar_text(at)
+        assert f"**{limit}개 중 {limit}개**" in text and "runs are training" not in text
+    finally:
+        default_cap().unregister(busy)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the Lecture's "Set up this demo" under a tight per-session budget
+
+
+def _lecture(lang: str, chapter: int):
+    at = app("pages/lecture.py", lang=lang)
+    at.session_state["lecture_chapter"] = chapter
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_a_demo_over_a_tight_budget_is_refused_with_the_reason_and_nothing_is_lost(monkeypatch, lang, reader):
+    reader(lang)
+    monkeypatch.setenv("CHARVIZ_MAX_MEMORY_MB", TIGHT_MB)
+    at = _lecture(lang, 8)
+    ws = workspace(at)
+    for _ in range(3):  # a model with some training: what a refusal must not throw away
+        ws.run.step_once()
+    before = (ws.run, ws.run.trainer.steps, ws.source, ws.config)
+    at.button(key="lecture_setup_8").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    w = workspace(at)
+    assert (w.run, w.run.trainer.steps, w.source, w.config) == before and not w.run.running
+    assert not at.success  # no "Set up and training"
+    refusal = [e.value for e in at.error if e.value.startswith(i18n.t("demo.refused", lang=lang, reason="",
+                                                                         limits="").split(":")[0])]
+    assert len(refusal) == 1, [e.value for e in at.error]
+    if lang == "ko":
+        assert "LSTM 128" in refusal[0] and "MB" in refusal[0] and "would need" not in refusal[0]
+        assert "이 데모를 준비하지 않았습니다: " in refusal[0] and "최대 50 MB" in refusal[0]
+    else:
+        assert "This demo was not set up: LSTM 128 with window 64 and batch 32" in refusal[0]
+        assert "at most 50 MB" in refusal[0] and not HANGUL.search(refusal[0])
+    # a chapter that fits clears the message and sets up as always
+    at.button(key="lecture_prev_top").click().run()
+    assert not [e for e in at.error if "LSTM 128" in e.value]
+    at.button(key="lecture_setup_7").click().run()  # chapter 7: the session's LSTM fits, the race's 3 do not
+    w = workspace(at)
+    assert (w.run, w.run.trainer.steps, w.source, w.config) == before  # the race is checked first
+    race_refusal = [e.value for e in at.error if "RNN, LSTM" in e.value]
+    assert len(race_refusal) == 1 and (HANGUL.search(race_refusal[0]) is not None) == (lang == "ko")
+
+
+def test_a_refused_race_keeps_the_sessions_race_and_a_raised_budget_sets_it_up(monkeypatch, reader):
+    reader("ko")
+    monkeypatch.setenv("CHARVIZ_MAX_MEMORY_MB", TIGHT_MB)
+    at = _lecture("ko", 7)
+    holder = at.session_state["charviz_race"]
+    mine = Race(RaceSettings(k=2, seq_len=8, hidden_size=8, batch_size=4, lines=200))
+    mine.step_once()
+    holder.race = mine
+    at.button(key="lecture_setup_7").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert holder.race is mine and mine.state != "stopped" and mine.steps == 1  # kept, not stopped
+    shown = [e.value.replace("\\", "") for e in at.error]  # (Markdown escapes of the library's text undone)
+    want = "이 데모를 준비하지 않았습니다: 레이스 (창 64, 배치 32, k = 30인 RNN, LSTM, GRU 64)에는 약 65 MB"
+    assert any(e.startswith(want) and "(한도 50 MB)" in e for e in shown), shown
+    monkeypatch.setenv("CHARVIZ_MAX_MEMORY_MB", "300")  # the default again: the same click sets it up
+    at.button(key="lecture_setup_7").click().run()
+    assert not at.exception
+    race = holder.race
+    assert race is not mine and race.settings.k == 30 and race.running and mine.state == "stopped"
+    race.pause()
+    assert not [e for e in at.error if "이 데모를 준비하지 않았습니다" in e.value]
+    assert at.success and "경주" in at.success[0].value
+    tick_until(at, lambda: not race.running, "the race paused")
