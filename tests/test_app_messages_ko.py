@@ -167,6 +167,10 @@ def test_a_demo_over_a_tight_budget_is_refused_with_the_reason_and_nothing_is_lo
     else:
         assert "This demo was not set up: LSTM 128 with window 64 and batch 32" in refusal[0]
         assert "at most 50 MB" in refusal[0] and not HANGUL.search(refusal[0])
+    toasts = [x.value for x in at.toast]  # said once where the eye is too (the button may be at the bottom)
+    assert toasts == [i18n.t("demo.refused_toast", lang=lang)]
+    at.run()
+    assert not at.toast and len([e for e in at.error if "LSTM 128" in e.value]) == 1  # the box stays, once
     # a chapter that fits clears the message and sets up as always
     at.button(key="lecture_prev_top").click().run()
     assert not [e for e in at.error if "LSTM 128" in e.value]

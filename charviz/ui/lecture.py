@@ -26,6 +26,7 @@ from charviz.ui.status import state_words
 CHAPTER_KEY = "lecture_chapter"
 DONE_KEY = "_lecture_done"
 REFUSED_KEY = "_lecture_refused"  # the BudgetError of the last "Set up this demo" (rendered when drawn)
+TOAST_KEY = "_lecture_refused_toast"  # ... said once in a toast too: the button may be at the screen's bottom
 FLOW_CHARS = 48  # characters of the model's own text the gradient figures unroll
 SMALL_V, SMALL_H = 12, 16  # the largest model the all-numbers hello figure is drawn for
 CLIP_WINDOW = 100  # steps over which the clipping count is taken
@@ -75,7 +76,7 @@ def set_up(ch: lecture.Chapter) -> None:
             check_budget(ch.race)  # the race's three models first: a refusal leaves the session's run alone
         links.apply(ch.setup, start=ch.race is None)  # BudgetError before the run is replaced
     except BudgetError as e:
-        st.session_state[REFUSED_KEY] = e
+        st.session_state[REFUSED_KEY] = st.session_state[TOAST_KEY] = e
         return
     if ch.race is not None:
         holder = get_race_holder()
@@ -218,6 +219,8 @@ def chapter_view() -> None:
         if refused is not None:
             st.error(t("demo.refused", reason=md(message(refused)), limits=describe_budget()),
                      icon=":material/block:")
+            if st.session_state.pop(TOAST_KEY, None) is not None:  # (under the button: maybe below the fold)
+                st.toast(t("demo.refused_toast"), icon=":material/block:")
         elif done:
             st.success(t("lecture.done", what=done), icon=":material/check_circle:")
         ws = get_workspace()
