@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from charviz.config import TrainConfig
+from charviz.errors import message
 from charviz.run import TrainingRun
 from charviz.share import ShareEnded, ShareRegistry, ShareUnavailable
 from charviz.train import Trainer
@@ -124,7 +125,8 @@ def test_redis_stopping_mid_lecture_tells_watchers_and_training_goes_on(redis_se
         assert "cannot be reached" in str(e.value)
         n = run.snapshot().step
         wait_until(lambda: run.snapshot().step > n + 5 and a.redis_error != "", "training to go on")
-        assert "cannot be reached" in a.redis_error
+        assert "cannot be reached" in str(a.redis_error)  # (a Msg: the owner reads it in their language)
+        assert "Redis에 연결할 수 없습니다" in message(a.redis_error, "ko")
         assert a.snapshot(code)[0].step > n  # watchers on A itself still follow
 
 
