@@ -230,3 +230,49 @@ def test_a_released_process_run_drops_its_model_copy_and_remakes_it(pool):
     for a, b in zip(before.model.parameters(), after.model.parameters(), strict=True):
         assert torch.equal(a, b)
     run.stop()
+
+
+def test_a_worker_has_a_session_of_its_own_and_ends_when_its_server_is_killed(tmp_path):
+    """A worker runs in its own session (the scheduler's autogroup gives it a fair share of the CPU instead of
+    splitting the server's), so it is no longer in the server's process group: it must still end on its own
+    when the server dies without a word (SIGKILL), while it trains."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    script = f"""
+import sys, time
+from charviz.config import TrainConfig
+from charviz.train import Trainer
+from charviz.worker import ProcessRun, WorkerPool
+if __name__ == "__main__":
+    run = ProcessRun(Trainer({TEXT!r}, TrainConfig(**{CFG!r})), pool=WorkerPool(spare=0))
+    run.start()
+    t = time.monotonic()
+    while run.snapshot().step < 5 and time.monotonic() - t < {DEADLINE_S}:
+        time.sleep(0.02)
+    print(run.worker_pid, run.snapshot().step, flush=True)
+    time.sleep(600)
+"""
+    server = subprocess.Popen([sys.executable, "-c", script], cwd=root, stdout=subprocess.PIPE, text=True,
+                              env=dict(os.environ, PYTHONPATH=str(root)))
+    try:
+        pid, steps = (int(x) for x in server.stdout.readline().split())
+        assert steps >= 5 and pid != server.pid
+        assert os.getsid(pid) == pid != os.getsid(server.pid)  # a session of its own
+        assert os.getpgid(pid) != os.getpgid(server.pid)
+    finally:
+        server.kill()
+        server.wait(30)
+
+    def gone() -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        # (a dead child of the killed server is reaped by init; until then it is a zombie)
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] == "Z"
+
+    wait_until(gone, "the orphaned worker to end", timeout=30)
