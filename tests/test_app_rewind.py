@@ -121,3 +121,55 @@ def test_hidden_page_slider_draws_the_kept_model():
     assert early.shape == now.shape and not np.allclose(early, now)
     at.select_slider(key="rewind_slider_hidden").set_value("now").run()
     assert np.allclose(_heatmap_z(at), now)
+
+
+def _loss_chart(at):
+    return next(c for c in at.get("plotly_chart") if json.loads(c.proto.spec)["layout"]["title"]["text"] == "loss")
+
+
+def _run_with_sent(at, widget_id: str, **value):
+    """Run the app as the browser does when it sends `value` for the element `widget_id` (with the page's
+    other widget states), e.g. a click on a chart the server has redrawn since (a stale element id)."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    states = at._tree.get_widget_states()
+    sent = WidgetState(id=widget_id, **value)
+    states.widgets.append(sent)
+    return at._run(states)
+
+
+def _clicked_diamond(step: int) -> str:
+    """A click on the kept-snapshot diamond of `step`, as the frontend sends it (a plotly chart's selection)."""
+    point = {"curve_number": 3, "point_number": step, "point_index": step, "x": step, "y": 1.0,
+             "customdata": [step]}
+    return json.dumps({"selection": {"points": [point], "point_indices": [step], "box": [], "lasso": []}})
+
+
+def test_a_diamond_clicked_on_a_drawing_the_server_has_replaced_still_chooses_its_step():
+    """While the run trains the loss chart is redrawn every second, and Streamlit 1.67 makes each drawing a new
+    element (its id hashes the figure). A click on the drawing the user saw, arriving after the next one, used to
+    be lost; it chooses its step, once (the browser may send that state again)."""
+    from charviz.ui.rewind import CHOSEN_KEY
+
+    def chosen_step(run):
+        return at.session_state[CHOSEN_KEY].get(run.snapshots.uid) if CHOSEN_KEY in at.session_state else None
+
+    at = app("pages/train.py")
+    for _ in range(5):
+        at.button(key="sb_step").click().run()
+    seen = _loss_chart(at).proto.id  # the drawing on the user's screen
+    at.button(key="sb_step").click().run()  # the run moves on: the server redraws the chart
+    assert _loss_chart(at).proto.id != seen  # (a new element: Streamlit 1.67 hashes the figure into the id)
+    run = workspace(at).run
+    assert 2 in run.snapshots.steps and chosen_step(run) is None
+    _run_with_sent(at, seen, string_value=_clicked_diamond(2))
+    assert not at.exception
+    assert chosen_step(run) == 2
+    assert "show the model at **step 2**" in texts(at)
+    at.button(key="rewind_now_train").click().run()
+    assert chosen_step(run) is None
+    _run_with_sent(at, seen, string_value=_clicked_diamond(2))  # the same click, sent again: not a new one
+    assert chosen_step(run) is None
+    # a click on the chart as drawn now still goes through its callback
+    _run_with_sent(at, _loss_chart(at).proto.id, string_value=_clicked_diamond(3))
+    assert chosen_step(run) == 3

@@ -20,10 +20,12 @@ from charviz.i18n import t
 from charviz.memo import drawn
 from charviz.model import CharRNN
 from charviz.snapshots import SnapshotStore
+from charviz.ui.chart_clicks import missed_selection
 
 NOW = "now"
 CHOSEN_KEY = "_rewind_chosen"  # {store uid: chosen step}; a store absent from it shows "now"
 MODELS_KEY = "_rewind_models"  # (store identity, step) -> frozen CharRNN, the last few
+MARKS_DRAWING_KEY = "_rewind_marks_drawing"  # counts the choices: part of the loss chart's key
 
 
 @dataclass
@@ -43,10 +45,13 @@ def chosen_step(run) -> int | None:
 
 def choose(run, step: int | None) -> None:
     chosen = st.session_state.setdefault(CHOSEN_KEY, {})
+    before = chosen.get(run.snapshots.uid)
     if step is None:
         chosen.pop(run.snapshots.uid, None)
     else:
         chosen[run.snapshots.uid] = int(step)
+    if chosen.get(run.snapshots.uid) != before:  # the loss chart's next drawing is a new element: no diamond
+        st.session_state[MARKS_DRAWING_KEY] = st.session_state.get(MARKS_DRAWING_KEY, 0) + 1  # left selected
 
 
 def frozen_from(store: SnapshotStore, step: int, like: CharRNN) -> CharRNN:
@@ -126,9 +131,12 @@ def _on_mark_click(run_ref: weakref.ref, key: str) -> None:
     """(The callback names its run weakly: Streamlit keeps widget callbacks after a reset, and a run holds a
     model, its optimizer and its snapshots.)"""
     run = run_ref()
-    if run is None:
-        return
-    state = st.session_state.get(key)
+    if run is not None:
+        _choose_clicked(run, st.session_state.get(key))
+
+
+def _choose_clicked(run, state) -> None:
+    """Choose the step of a click on the loss chart (`state`: the chart's selection, as an object or a dict)."""
     points = getattr(getattr(state, "selection", None), "points", None) or (state or {}).get("selection", {}).get(
         "points", [])
     step = None
@@ -154,12 +162,21 @@ def _choose_now(run_ref: weakref.ref) -> None:
 def loss_chart(snap, run, ngram=None, key: str = "loss_chart") -> None:
     """The Train page's loss chart with the n-gram line and the kept snapshots marked; a click on a mark shows
     that step's model on the other pages."""
+    # a new element after each choice, so that no diamond is left drawn as selected
+    chart_key = f"{key}_{st.session_state.get(MARKS_DRAWING_KEY, 0)}"
+    # while the run trains the chart is a new element every second (Streamlit 1.67 gives it an id made from its
+    # figure): a click on the drawing before the last one reaches no callback, but is found here
+    missed = missed_selection(chart_key)
+    if missed is not None:
+        _choose_clicked(run, missed)
+        chart_key = f"{key}_{st.session_state.get(MARKS_DRAWING_KEY, 0)}"
     marks = run.snapshots.steps
     # drawn once per snapshot (and marks, baseline): a class watching one shared run shares it (charviz.memo)
     fig = drawn(snap, ("loss", tuple(marks), id(ngram)), lambda: loss_figure(
         snap.history, snap.val_history, len(snap.vocab), baseline=ngram, marks=marks, restores=snap.restores))
-    st.plotly_chart(fig, key=key, theme=None, on_select=functools.partial(_on_mark_click, weakref.ref(run), key),
-                    selection_mode="points")
+    with st.container(key=key):  # (the CSS class .st-key-loss_chart stays)
+        st.plotly_chart(fig, key=chart_key, theme=None, selection_mode="points",
+                        on_select=functools.partial(_on_mark_click, weakref.ref(run), chart_key))
     chosen = chosen_step(run)
     if chosen is not None:
         c1, c2 = st.columns([3, 1])

@@ -13,6 +13,7 @@ from charviz.inspect import generate
 from charviz.memo import drawn, recent, shared
 from charviz.ui import projector
 from charviz.ui.baseline import ngram_caption, ngram_for
+from charviz.ui.chart_clicks import keep_hover
 from charviz.ui.checkpoints import checkpoint_panel
 from charviz.ui.classroom import read_only, read_only_settings, taking_turns
 from charviz.ui.links import share_panel
@@ -120,6 +121,7 @@ def page() -> None:
         live_controls(ws)
     live_view()
     sample_view()
+    keep_hover("loss_chart")  # a diamond under a resting pointer stays clickable through the 1 s redraws
     if read_only(ws):
         return  # the text, model and checkpoint settings belong to the owner
 
