@@ -89,6 +89,19 @@ def _apptest_navigation_fix(monkeypatch):
     monkeypatch.setattr(PagesManager, "__init__", init)
 
 
+def send_widget_state(at, widget_id: str, **value):
+    """Run the app as the browser does when it sends `value` for the element `widget_id` (with the page's other
+    widget states): a click on a chart the server has redrawn since (a stale element id), or a click delivered
+    again (`trigger_value=True` for a button's id): Streamlit 1.67 can deliver a click twice in one interaction,
+    and then calls what the newest drawing registered for that id, or a body that reads the button sees it
+    clicked again."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    states = at._tree.get_widget_states()
+    states.widgets.append(WidgetState(id=widget_id, **value))
+    return at._run(states)
+
+
 def start_pause(at):
     """The sidebar's Start/Resume or Pause button in an AppTest (one key per action, see charviz/ui/sidebar.py;
     a watcher's disabled one is "sb_start_pause")."""

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import send_widget_state
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,6 +18,20 @@ def predicted(at):
     fig = json.loads(at.get("plotly_chart")[-1].proto.spec)
     notes = [a["text"] for a in fig["layout"]["annotations"] if a.get("xref") == "x4"]  # one under each step
     return "".join(n.split("<b>")[1][0] for n in notes)
+
+
+def toggle(at):
+    """The Start or Pause button (one key per action, charviz/ui/hello.py)."""
+    found = [b for b in at.button if b.key in ("hello_start", "hello_pause")]
+    assert len(found) == 1, [b.key for b in at.button]
+    return found[0]
+
+
+def step_button(at):
+    """The Step button (keyed by the step it was drawn at, charviz/ui/hello.py)."""
+    found = [b for b in at.button if (b.key or "").startswith("hello_step_")]
+    assert len(found) == 1, [b.key for b in at.button]
+    return found[0]
 
 
 def metrics(at):
@@ -31,17 +46,17 @@ def test_start_trains_at_a_fixed_pace_and_pause_stops():
     assert metrics(at)["training steps"] == "0"
     assert predicted(at) == "hhhh"  # untrained: all four wrong
     assert metrics(at)["predictions right"] == "0 of 4"
-    at.button(key="hello_train").click().run()  # Start: the panel becomes a fragment redrawn every tick
+    toggle(at).click().run()  # Start: the panel becomes a fragment redrawn every tick
     assert not at.exception
-    assert at.button(key="hello_train").label == "Pause"
-    assert at.button(key="hello_step").disabled
+    assert toggle(at).label == "Pause"
+    assert step_button(at).disabled
     assert metrics(at)["training steps"] == str(HELLO_STEPS_PER_TICK)
     for tick in range(2, 5):  # (AppTest has no timer: each run is one tick)
         at.run()
         assert metrics(at)["training steps"] == str(tick * HELLO_STEPS_PER_TICK)
     assert metrics(at)["predictions right"] != "4 of 4"  # 8 updates: too early
-    at.button(key="hello_train").click().run()  # Pause
-    assert at.button(key="hello_train").label == "Start"
+    toggle(at).click().run()  # Pause
+    assert toggle(at).label == "Start"
     at.run()
     assert metrics(at)["training steps"] == str(4 * HELLO_STEPS_PER_TICK)  # no more ticks
     # the pace and the defaults: the class watches for tens of seconds (charviz.hello.learned_at: 120 updates)
@@ -55,7 +70,7 @@ def test_start_trains_at_a_fixed_pace_and_pause_stops():
 
 def test_start_runs_until_the_predictions_are_e_l_l_o():
     at = AppTest.from_file(PAGE, default_timeout=60).run()
-    at.button(key="hello_train").click().run()
+    toggle(at).click().run()
     for _ in range(150):  # bounded by ticks: 300 updates
         if metrics(at)["predictions right"] == "4 of 4":
             break
@@ -71,7 +86,7 @@ def test_start_runs_until_the_predictions_are_e_l_l_o():
 
 def test_step_reset_and_hidden_size():
     at = AppTest.from_file(PAGE, default_timeout=60).run()
-    at.button(key="hello_step").click().run()
+    step_button(at).click().run()
     assert metrics(at)["training steps"] == "1"
     at.button(key="hello_reset").click().run()
     assert metrics(at)["training steps"] == "0"
@@ -84,7 +99,7 @@ def test_step_reset_and_hidden_size():
 def test_mean_loss_is_in_bits():
     # issue 12 "Units": the Hello page's mean loss is -log2 p(target) in bits, like the rest of the app
     at = AppTest.from_file(PAGE, default_timeout=60).run()
-    at.button(key="hello_step").click().run()
+    step_button(at).click().run()
     assert not at.exception
     tr = at.session_state["hello_trainer"]
     fig = json.loads(at.get("plotly_chart")[-1].proto.spec)
@@ -98,3 +113,27 @@ def test_mean_loss_is_in_bits():
     assert m.value.endswith(" bits") and "nats" not in m.value
     assert float(m.value.split()[0]) == pytest.approx(want, abs=1.5e-3)
     assert tr.steps == 1
+
+
+def test_a_click_delivered_twice_does_what_the_clicked_button_said():
+    """Streamlit 1.67 can deliver a click again within the same interaction (charviz/ui/sidebar.py): a Start
+    delivered twice keeps training, a Pause delivered twice stays paused, a Step delivered twice is one update.
+    (With one key for Start and Pause, a body that read the button toggled back.)"""
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    start = toggle(at)
+    start.click().run()
+    send_widget_state(at, start.id, trigger_value=True)
+    assert not at.exception
+    assert at.session_state["hello_playing"] and toggle(at).label == "Pause", "a Start delivered twice paused"
+    pause = toggle(at)
+    pause.click().run()
+    assert not at.session_state["hello_playing"]
+    n = at.session_state["hello_trainer"].steps
+    send_widget_state(at, pause.id, trigger_value=True)
+    assert not at.session_state["hello_playing"] and toggle(at).label == "Start", "a Pause delivered twice started"
+    assert at.session_state["hello_trainer"].steps == n
+    step = step_button(at)
+    step.click().run()
+    send_widget_state(at, step.id, trigger_value=True)
+    assert at.session_state["hello_trainer"].steps == n + 1, "one Step click, one update"
+    assert metrics(at)["training steps"] == str(n + 1)

@@ -6,7 +6,9 @@ import json
 
 import numpy as np
 import pytest
+from conftest import send_widget_state
 
+from tests.test_app_hello import step_button
 from tests.test_app_train import app, texts, workspace
 
 
@@ -89,8 +91,8 @@ def test_gradients_and_hello_have_the_slider():
     assert not at.exception
     assert "step 1" in texts(at) and "step 1 ·" in texts(at)
     at = app("pages/hello.py")
-    at.button(key="hello_step").click().run()
-    at.button(key="hello_step").click().run()
+    step_button(at).click().run()
+    step_button(at).click().run()
     at.run()
     at.select_slider(key="rewind_slider_hello").set_value(0).run()
     assert not at.exception
@@ -127,17 +129,6 @@ def _loss_chart(at):
     return next(c for c in at.get("plotly_chart") if json.loads(c.proto.spec)["layout"]["title"]["text"] == "loss")
 
 
-def _run_with_sent(at, widget_id: str, **value):
-    """Run the app as the browser does when it sends `value` for the element `widget_id` (with the page's
-    other widget states), e.g. a click on a chart the server has redrawn since (a stale element id)."""
-    from streamlit.proto.WidgetStates_pb2 import WidgetState
-
-    states = at._tree.get_widget_states()
-    sent = WidgetState(id=widget_id, **value)
-    states.widgets.append(sent)
-    return at._run(states)
-
-
 def _clicked_diamond(step: int) -> str:
     """A click on the kept-snapshot diamond of `step`, as the frontend sends it (a plotly chart's selection)."""
     point = {"curve_number": 3, "point_number": step, "point_index": step, "x": step, "y": 1.0,
@@ -162,14 +153,14 @@ def test_a_diamond_clicked_on_a_drawing_the_server_has_replaced_still_chooses_it
     assert _loss_chart(at).proto.id != seen  # (a new element: Streamlit 1.67 hashes the figure into the id)
     run = workspace(at).run
     assert 2 in run.snapshots.steps and chosen_step(run) is None
-    _run_with_sent(at, seen, string_value=_clicked_diamond(2))
+    send_widget_state(at, seen, string_value=_clicked_diamond(2))
     assert not at.exception
     assert chosen_step(run) == 2
     assert "show the model at **step 2**" in texts(at)
     at.button(key="rewind_now_train").click().run()
     assert chosen_step(run) is None
-    _run_with_sent(at, seen, string_value=_clicked_diamond(2))  # the same click, sent again: not a new one
+    send_widget_state(at, seen, string_value=_clicked_diamond(2))  # the same click, sent again: not a new one
     assert chosen_step(run) is None
     # a click on the chart as drawn now still goes through its callback
-    _run_with_sent(at, _loss_chart(at).proto.id, string_value=_clicked_diamond(3))
+    send_widget_state(at, _loss_chart(at).proto.id, string_value=_clicked_diamond(3))
     assert chosen_step(run) == 3

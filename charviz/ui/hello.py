@@ -65,6 +65,22 @@ def _hello_new_weights() -> None:
     st.session_state[PLAYING_KEY] = False
 
 
+def _set_playing(on: bool) -> None:
+    """Start (on) or Pause: the same click twice is the same as once."""
+    st.session_state[PLAYING_KEY] = on
+    if on:
+        choose(_hello_run(), None)  # training: show the model as it learns
+    st.rerun()  # the whole app: the panel's timer starts or stops
+
+
+def _step_from(steps: int) -> None:
+    """Step: one update from the model at `steps` updates (the one the clicked button was drawn for), else none."""
+    run = _hello_run()
+    if run.trainer.steps == steps:
+        choose(run, None)
+        _hello_step(run)
+
+
 def _hello_view(tr, slot, key: str = "hello_fig", run: _HelloRun | None = None) -> None:
     view = view_of(run, tr.model, tr.steps) if run is not None else None
     model = view.model if view is not None else tr.model
@@ -93,20 +109,22 @@ def _panel(intro: str) -> None:
         st.markdown(intro, unsafe_allow_html=True)
         st.select_slider(t("hello.hidden_size"), list(HIDDEN_SIZES), value=4, key="hello_hidden",
                          help=t("hello.hidden_help"))
-        toggle = st.button(t("hello.pause") if playing else t("hello.start"), type="primary", key="hello_train",
-                           width="stretch", icon=":material/pause:" if playing else ":material/play_arrow:")
-        step = st.button(t("hello.step"), key="hello_step", width="stretch", disabled=playing)
-        st.button(t("hello.new_weights"), key="hello_reset", on_click=_hello_new_weights, width="stretch")
         hrun = _hello_run()
-        if toggle:
-            st.session_state[PLAYING_KEY] = not playing
-            if not playing:
-                choose(hrun, None)  # training: show the model as it learns
-            st.rerun()  # the whole app: the panel's timer starts or stops
-        if step:
-            choose(hrun, None)
-            _hello_step(hrun)
-        elif playing:
+        # one key per action, and per step for Step: Streamlit 1.67 can deliver a click again within the same
+        # interaction, calling what the newest drawing registered for the clicked key (see charviz/ui/sidebar.py).
+        # With one key, a Start replayed once the button had turned into Pause paused at once (and a body that
+        # read the button saw it clicked twice); keyed so, a replay repeats its own action, a no-op. (The
+        # containers keep the CSS classes .st-key-hello_train and .st-key-hello_step.)
+        action = "pause" if playing else "start"
+        with st.container(key="hello_train"):
+            st.button(t("hello.pause") if playing else t("hello.start"), type="primary", key=f"hello_{action}",
+                      width="stretch", icon=":material/pause:" if playing else ":material/play_arrow:",
+                      on_click=_set_playing, args=(not playing,))
+        with st.container(key="hello_step"):
+            st.button(t("hello.step"), key=f"hello_step_{hrun.trainer.steps}", width="stretch", disabled=playing,
+                      on_click=_step_from, args=(hrun.trainer.steps,))
+        st.button(t("hello.new_weights"), key="hello_reset", on_click=_hello_new_weights, width="stretch")
+        if playing:
             if hrun.trainer.steps >= HELLO_MAX_STEPS:
                 st.session_state[PLAYING_KEY] = False
                 st.rerun()
