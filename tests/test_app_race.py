@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import threading
 
+from conftest import send_widget_state
+
 from charviz.race import CELLS
 from tests.test_app_train import app, start_pause, texts, workspace
 
@@ -19,6 +21,13 @@ def _charts(at) -> dict:
     """The page's charts by title (a long title is drawn in lines: read with spaces)."""
     return {json.loads(c.proto.spec)["layout"]["title"]["text"].replace("<br>", " "): json.loads(c.proto.spec)
             for c in at.get("plotly_chart")}
+
+
+def race_button(at):
+    """The race's Start/Resume or Pause button (one key per action, charviz/ui/race.py)."""
+    found = [b for b in at.button if b.key in ("race_start", "race_pause")]
+    assert len(found) == 1, [b.key for b in at.button]
+    return found[0]
 
 
 def _small(at):
@@ -58,7 +67,7 @@ def test_start_pauses_the_main_run_and_the_sidebar_pauses_the_race():
     ws = workspace(at)
     ws.run.start()
     race = _holder(at).race
-    at.button(key="race_start_pause").click().run()
+    race_button(at).click().run()
     assert not at.exception
     assert race.running and not ws.run.running
     ev = threading.Event()
@@ -68,13 +77,36 @@ def test_start_pauses_the_main_run_and_the_sidebar_pauses_the_race():
         ev.wait(0.01)
     assert race.steps >= 2
     at.run()
-    assert at.button(key="race_start_pause").label == "Pause"
+    assert race_button(at).label == "Pause"
     start_pause(at).click().run()  # the main run's Start in the sidebar
     assert ws.run.running and not race.running
     race.pause()  # (the click does not wait for the round in progress; this does)
     counts = race.step_counts
     assert len(set(counts.values())) == 1 and counts["rnn"] == race.steps
     ws.run.pause()
+
+
+def test_a_race_click_delivered_twice_does_what_the_clicked_button_said():
+    """Streamlit 1.67 can deliver a click again within the same interaction (charviz/ui/sidebar.py): a Start
+    delivered twice keeps the race training, a Pause delivered twice keeps it paused."""
+    at = app("pages/race.py")
+    _small(at)
+    at.button(key="race_reset").click().run()
+    race = _holder(at).race
+    start = race_button(at)
+    start.click().run()
+    assert race.running
+    send_widget_state(at, start.id, trigger_value=True)
+    assert not at.exception
+    assert race.running, "a Start delivered twice paused the race"
+    pause = race_button(at)
+    assert pause.label == "Pause"
+    pause.click().run()
+    assert not race.running
+    send_widget_state(at, pause.id, trigger_value=True)
+    assert not race.running, "a Pause delivered twice started the race again"
+    assert race_button(at).label in ("Resume", "Start")
+    race.pause()
 
 
 def test_short_window_warns_and_sweep_mode_draws_recall_against_k():

@@ -102,12 +102,18 @@ def page() -> None:
             new_race(wanted)
         race = holder.race
         same = race.settings == wanted
+        # one key per action: Streamlit 1.67 can deliver a click again within the same interaction, calling what
+        # the newest drawing registered for the clicked key (charviz/ui/sidebar.py); with one key, a Pause
+        # delivered again once the button said Resume started the race again. (The container keeps the CSS
+        # class .st-key-race_start_pause.)
         if race.running:
-            b1.button(t("race.pause"), key="race_start_pause", type="primary", icon=":material/pause:",
-                      on_click=_pause, args=("race",), width="stretch")
+            with b1.container(key="race_start_pause"):
+                st.button(t("race.pause"), key="race_pause", type="primary", icon=":material/pause:",
+                          on_click=_pause, args=("race",), width="stretch")
         elif same:
-            b1.button(t("race.resume") if race.steps else t("race.start"), key="race_start_pause", type="primary",
-                      icon=":material/play_arrow:", on_click=_start, args=("race",), width="stretch")
+            with b1.container(key="race_start_pause"):
+                st.button(t("race.resume") if race.steps else t("race.start"), key="race_start", type="primary",
+                          icon=":material/play_arrow:", on_click=_start, args=("race",), width="stretch")
         else:
             b1.button(t("race.apply"), key="race_apply", type="primary", icon=":material/play_arrow:",
                       on_click=_apply, args=(wanted, True), width="stretch", disabled=bool(refusal))
