@@ -179,7 +179,7 @@ def loss_chart(snap, run, ngram=None, key: str = "loss_chart") -> None:
                         on_select=functools.partial(_on_mark_click, weakref.ref(run), chart_key))
     chosen = chosen_step(run)
     if chosen is not None:
-        c1, c2 = st.columns([3, 1])
+        c1, c2 = st.columns([2, 1], vertical_alignment="center")  # (the button's label whole at 1280 px)
         c1.caption(t("rewind.chosen_caption", step=f"{chosen:,}"))
         c2.button(t("rewind.back_to_now"), key="rewind_now_train", on_click=_choose_now, args=(weakref.ref(run),))
     else:
