@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import send_widget_state
 from streamlit.testing.v1 import AppTest
 
 from charviz import i18n, lecture
@@ -84,42 +83,19 @@ def test_chapter_7_races_rnn_lstm_and_gru_and_a_set_up_elsewhere_pauses_the_race
     assert race.running
     names = {tr["name"] for c in at.get("plotly_chart") for tr in json.loads(c.proto.spec)["data"]}
     assert {"RNN", "LSTM", "GRU"} <= {n.split()[0].upper() for n in names if n}
-    nav_button(at, "next_top").click().run()
+    at.button(key="lecture_next_top").click().run()
     at.button(key="lecture_setup_8").click().run()  # one thing trains at a time
     assert not race.running and ws(at).run.running
 
 
-def nav_button(at, which: str):
-    """Previous or Next ("next_top", "prev_bottom", ...), keyed by the chapter shown (charviz/ui/lecture.py)."""
-    found = [b for b in at.button if (b.key or "").startswith(f"lecture_{which}_")]
-    assert len(found) == 1, [b.key for b in at.button]
-    return found[0]
-
-
-def test_a_next_click_delivered_twice_opens_one_chapter_on():
-    """Streamlit 1.67 can deliver a click again within the same interaction (charviz/ui/sidebar.py): Next
-    delivered twice opens the next chapter, not the one after it."""
-    at = open_lecture(chapter="3")
-    nxt = nav_button(at, "next_top")
-    nxt.click().run()
-    assert url_chapter(at) == "4"
-    send_widget_state(at, nxt.id, trigger_value=True)
-    assert not at.exception
-    assert url_chapter(at) == "4" and at.header[0].value == i18n.t("lecture.c4_title"), "a chapter was skipped"
-    prev = nav_button(at, "prev_bottom")
-    prev.click().run()
-    send_widget_state(at, prev.id, trigger_value=True)
-    assert url_chapter(at) == "3"
-
-
 def test_previous_and_next_walk_the_chapters_and_keep_the_url():
     at = open_lecture()
-    assert url_chapter(at) == "1" and nav_button(at, "prev_top").disabled
+    assert url_chapter(at) == "1" and at.button(key="lecture_prev_top").disabled
     for n in range(2, lecture.LAST + 1):
-        nav_button(at, "next_top").click().run()
+        at.button(key="lecture_next_top").click().run()
         assert url_chapter(at) == str(n) and at.header[0].value == i18n.t(f"lecture.c{n}_title")
-    assert nav_button(at, "next_bottom").disabled
-    nav_button(at, "prev_bottom").click().run()
+    assert at.button(key="lecture_next_bottom").disabled
+    at.button(key="lecture_prev_bottom").click().run()
     assert url_chapter(at) == str(lecture.LAST - 1)
 
 

@@ -94,18 +94,12 @@ def is_demo(ws, setup: Setup) -> bool:
 
 def nav(n: int, where: str) -> None:
     c1, c2, c3 = st.columns([1, 3, 1], vertical_alignment="center")
-    # keyed by the chapter they lead from: Streamlit 1.67 can deliver a click again within the same interaction,
-    # calling what the newest drawing registered for the clicked key (charviz/ui/sidebar.py); with one key, a
-    # Next delivered again went on from the chapter it had just opened, skipping one. So keyed, a replay goes to
-    # the same chapter again. (The containers keep the CSS classes .st-key-lecture_next_top, ...)
-    with c1.container(key=f"lecture_prev_{where}"):
-        st.button(t("lecture.previous"), key=f"lecture_prev_{where}_{n}", icon=":material/arrow_back:",
-                  disabled=n <= lecture.FIRST, on_click=_go, args=(n - 1,), width="stretch")
+    c1.button(t("lecture.previous"), key=f"lecture_prev_{where}", icon=":material/arrow_back:",
+              disabled=n <= lecture.FIRST, on_click=_go, args=(n - 1,), width="stretch")
     c2.markdown(f"<div style='text-align:center'>{t('lecture.chapter_of', n=n, total=lecture.LAST)}</div>",
                 unsafe_allow_html=True)
-    with c3.container(key=f"lecture_next_{where}"):
-        st.button(t("lecture.next"), key=f"lecture_next_{where}_{n}", icon=":material/arrow_forward:",
-                  disabled=n >= lecture.LAST, on_click=_go, args=(n + 1,), width="stretch")
+    c3.button(t("lecture.next"), key=f"lecture_next_{where}", icon=":material/arrow_forward:",
+              disabled=n >= lecture.LAST, on_click=_go, args=(n + 1,), width="stretch")
 
 
 def _probe(text: str, vocab, fallback: str, n: int) -> str:
