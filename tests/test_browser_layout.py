@@ -1,8 +1,11 @@
-"""Browser: every page readable at 1280x720 (most lecture-hall projectors) and at 1920x1080.
+"""Browser: every page readable from 1024x768 (older laptops, XGA projectors) to 1920x1080.
 
 One server, one tab, one session: the sidebar's Start trains the tab's model for some steps, Pause holds it, and
-then every page of charviz/ui/pages.py (the Lecture at chapters 3 and 8, chapter 8 also in Korean, a few pages in
-projector mode) is opened by the navigation at both window sizes and checked from the DOM:
+then every page of charviz/ui/pages.py (the Lecture at chapters 3 and 8) is opened by the navigation at 1024x768,
+1366x768, 1280x720 (most lecture-hall projectors) and 1920x1080, and so are the views a click away (Predict's
+Logits and Table, Hidden's LSTM cell and gate, the Race's distance sweep, run to its end, the Hello page after its
+own model trained) at 1024x768 and 1280x720; every page in Korean and the live pages in projector mode at 1024x768
+(projector mode also at 1280x720), and a GRU's gates on the Hidden page. Each is checked from the DOM:
 
 - no two plotly text elements (tick labels of every axis and colour bar, axis and figure titles, annotations,
   legend entries, numbers printed in heatmap cells) overlap by more than TOL px in both directions;
@@ -10,7 +13,7 @@ projector mode) is opened by the navigation at both window sizes and checked fro
 - no text in the page is cut with an ellipsis ("clip gr…": an element whose text is wider than its box), and no
   segmented control is wider than its column;
 - no tick label is rotated (plotly turns them when they do not fit side by side);
-- at 1280x720 the page's live chart starts above the fold, with at least FOLD_MIN px of it on screen.
+- in a window up to 768 px high the page's live chart starts above the fold, with at least FOLD_MIN px of it on screen.
 
 All failures are collected and reported together (page, window size, the strings involved).
 """
@@ -20,12 +23,15 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 from test_browser_train import ARTIFACTS, TIMEOUT_MS, no_exception, shot, sidebar_button, wait_idle, wait_step_above
 
 pytestmark = pytest.mark.browser
 
-SMALL = (1280, 720)
+SMALL = (1280, 720)  # most lecture-hall projectors
 LARGE = (1920, 1080)
+LAPTOP = (1366, 768)  # the common laptop screen
+NARROW = (1024, 768)  # older laptops and projectors (XGA): the narrowest window the app is made for (README)
 TOL = 2  # px of overlap tolerated (glyph boxes include some empty space)
 FOLD_MIN = 200  # px of the live chart that must be visible at 720 px without scrolling
 TRAIN_STEPS = 40
@@ -167,7 +173,10 @@ def lecture_to(page, n: int) -> None:
         if now == n:
             return
         name = "lecture_next_top" if now < n else "lecture_prev_top"
-        page.locator(f".st-key-{name} button").click()
+        button = page.locator(f".st-key-{name} button")
+        wait_idle(page)
+        expect(button).to_be_enabled(timeout=TIMEOUT_MS)  # (drawn by the run that wrote the address)
+        button.click()
         page.wait_for_function("n => !location.search.includes('chapter=' + n)", arg=now, timeout=TIMEOUT_MS)
         wait_idle(page)
     assert chapter_of(page) == n
@@ -192,19 +201,72 @@ def check(page, where: str, size: tuple[int, int], problems: list[str], fold: bo
 
 
 PAGES = ["Home", "Lecture 3", "Lecture 8", "Train", "Hello", "Predict", "Hidden", "Gradients", "Race"]
+KOREAN = {"Home": "홈", "Lecture": "강의", "Train": "학습", "Hello": "Hello", "Predict": "예측", "Hidden": "은닉 상태",
+          "Gradients": "그래디언트", "Race": "경주"}  # the navigation's names (charviz/locales/ko/nav.toml)
+PROJECTOR = ["Train", "Hello", "Predict", "Gradients", "Lecture 6", "Lecture 8"]
+# views a page shows after a click, checked at the sizes in VIEW_SIZES: (page, widget key, button text)
+VIEWS = [("Predict", "predict_view", "Logits"), ("Predict", "predict_view", "Table"),
+         ("Hidden", "hidden_view", "c"), ("Hidden", "hidden_view", "f"),  # the LSTM's cell (tanh-like), a gate
+         ("Race", "race_mode", "distance sweep")]
+VIEW_SIZES = (NARROW, SMALL)
+HELLO_STEPS = 20  # the Hello page's own model after this many updates: 2 of its 4 predictions right
+SWEEP_BUDGET = 10  # the race's sweep: steps per distance (the smallest the page takes)
 
 
-def visit(page, where: str) -> None:
+def visit(page, where: str, korean: bool = False) -> None:
     name, _, chapter = where.partition(" ")
+    go(page, KOREAN[name] if korean else name)
     if name == "Lecture":
-        go(page, "Lecture")
         lecture_to(page, int(chapter))
+
+
+def click_view(page, key: str, text: str) -> None:
+    page.locator(f".st-key-{key} button").filter(has_text=re.compile(f"^{re.escape(text)}$")).click()
+    wait_idle(page)
+
+
+HELLO_STEPS_JS = """n => [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stMetric"]')]
+    .some(m => m.innerText.startsWith('training steps') &&
+               parseInt(m.querySelector('[data-testid="stMetricValue"]').innerText.replace(/,/g, '')) >= n)"""
+
+
+def train_hello(page) -> None:
+    """On the Hello page: HELLO_STEPS updates of its own model by its Step button (no timer runs: each click is
+    one redraw, and the page shows the model it has drawn)."""
+    for n in range(1, HELLO_STEPS + 1):
+        page.locator(".st-key-hello_step button").click()
+        page.wait_for_function(HELLO_STEPS_JS, arg=n, timeout=TIMEOUT_MS)
+    wait_idle(page)
+
+
+def run_sweep(page) -> None:
+    """On the Race page in sweep mode: the sweep over its default distances, SWEEP_BUDGET steps each, to the end."""
+    budget = page.locator(".st-key-race_budget input")
+    budget.fill(str(SWEEP_BUDGET))
+    budget.press("Enter")
+    wait_idle(page)
+    page.locator(".st-key-sweep_start button").click()
+    page.locator("[data-testid='stMain']").get_by_text("Sweep finished", exact=False).wait_for(timeout=180_000)
+    wait_idle(page)
+
+
+SIDEBAR_RIGHT_JS = "() => document.querySelector('[data-testid=\"stSidebar\"]').getBoundingClientRect().right"
+
+
+def collapse_sidebar(page, collapsed: bool) -> None:
+    """Collapse the sidebar (its « button) or open it again, and wait until it has moved."""
+    if collapsed:
+        page.locator("[data-testid='stSidebar']").hover()  # (the button shows on hover)
+        page.locator("[data-testid='stSidebarCollapseButton'] button").click()
+        page.wait_for_function(f"() => ({SIDEBAR_RIGHT_JS})() <= 1", timeout=TIMEOUT_MS)
     else:
-        go(page, name)
+        page.locator("[data-testid='stExpandSidebarButton']").click()
+        page.wait_for_function(f"() => ({SIDEBAR_RIGHT_JS})() >= 200", timeout=TIMEOUT_MS)
+        page.locator("[data-testid='stSidebarNav']").wait_for(timeout=TIMEOUT_MS)
 
 
-def test_every_page_readable_at_1280x720_and_1920x1080(app_server, browser):
-    ctx = browser.new_context(viewport={"width": SMALL[0], "height": SMALL[1]})
+def test_every_page_readable_from_1024x768_to_1920x1080(app_server, browser):
+    ctx = browser.new_context(viewport={"width": NARROW[0], "height": NARROW[1]})
     page = ctx.new_page()
     problems: list[str] = []
     try:
@@ -222,27 +284,56 @@ def test_every_page_readable_at_1280x720_and_1920x1080(app_server, browser):
         page.wait_for_function(RACE_DRAWN_JS, timeout=120_000)
         page.locator("[data-testid='stMain']").get_by_role("button", name=re.compile("Pause")).first.click()
         wait_idle(page)
-        for size in (SMALL, LARGE):
+        for size in (NARROW, LAPTOP, SMALL, LARGE):
             page.set_viewport_size({"width": size[0], "height": size[1]})
             for where in PAGES:
                 visit(page, where)
                 settle(page, 0 if where == "Home" else 1)
-                check(page, where, size, problems, fold=size == SMALL and where in FOLD_PAGES)
-        # Korean (chapter 8 at the small size) and projector mode (the live pages at the small size)
-        page.set_viewport_size({"width": SMALL[0], "height": SMALL[1]})
+                check(page, where, size, problems, fold=size[1] <= 768 and where in FOLD_PAGES)
+                if where == "Hello" and size == NARROW:  # the same page with its model trained (every size after)
+                    train_hello(page)
+                    settle(page, 1)
+                    check(page, "Hello trained", size, problems, fold=True)
+                if size not in VIEW_SIZES:
+                    continue
+                for _, key, text in (v for v in VIEWS if v[0] == where):
+                    click_view(page, key, text)
+                    if text == "distance sweep" and size == VIEW_SIZES[0]:
+                        run_sweep(page)
+                    settle(page, 0 if text == "Table" else 1)
+                    check(page, f"{where} {text}", size, problems, fold=False)
+        # Korean: every page at the narrow size
+        page.set_viewport_size({"width": NARROW[0], "height": NARROW[1]})
         page.locator("[data-testid='stSidebar']").get_by_text("한국어", exact=True).click()
         wait_idle(page)
-        go(page, "강의")  # the session's chapter is still 8
-        settle(page, 1)
-        check(page, "Lecture 8 ko", SMALL, problems, fold=True)
+        for where in PAGES:
+            visit(page, where, korean=True)
+            settle(page, 0 if where == "Home" else 1)
+            check(page, f"{where} ko", NARROW, problems, fold=where in FOLD_PAGES)
         page.locator("[data-testid='stSidebar']").get_by_text("English", exact=True).click()
         wait_idle(page)
+        # projector mode (larger text): the live pages at the projector size, and at 1024x768 with the sidebar
+        # collapsed, as the README advises for projector mode in a window under 1280 px
         page.locator(".st-key-projector_toggle label").click()
         wait_idle(page)
-        for where in ["Train", "Hello", "Predict", "Gradients", "Lecture 6", "Lecture 8"]:
-            visit(page, where)
+        for size in (SMALL, NARROW):
+            page.set_viewport_size({"width": size[0], "height": size[1]})
+            for where in PROJECTOR:
+                visit(page, where)
+                if size == NARROW:
+                    collapse_sidebar(page, True)
+                settle(page, 1)
+                check(page, f"{where} projector", size, problems, fold=True)
+                if size == NARROW:
+                    collapse_sidebar(page, False)
+        # a GRU's gates (a new session on a GRU, untrained: the layout does not depend on the weights)
+        page.set_viewport_size({"width": NARROW[0], "height": NARROW[1]})
+        page.goto(f"{app_server}/hidden?text=python&cell=gru&hidden=64")
+        page.wait_for_selector(".st-key-hidden_view button", timeout=120_000)
+        for text in ("r", "n"):
+            click_view(page, "hidden_view", text)
             settle(page, 1)
-            check(page, f"{where} projector", SMALL, problems, fold=True)
+            check(page, f"Hidden GRU {text}", NARROW, problems, fold=False)
     finally:
         ctx.close()
         (ARTIFACTS / "layout-problems.txt").write_text("\n".join(problems) + "\n")

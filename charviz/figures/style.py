@@ -6,6 +6,8 @@ Every figure is made for a projector: large fonts, titled axes, labelled colour 
 
 from __future__ import annotations
 
+import unicodedata
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -154,16 +156,24 @@ def _log10_span(*arrays) -> tuple[float, float] | None:
 # ---- the one house style: plotly_white's look spelled out in the palette (no template expansion, which is
 # the slow part of a plotly figure), the legend under the plot, and one builder for every figure
 
+WIDE_CHAR = 2.0  # a wide (East Asian) character (Hangul, CJK: 1 em) in Latin letters (about 0.5 em)
+
+
+def text_width(text: str) -> float:
+    """Width of `text` in Latin characters: a wide character (Hangul, CJK) counts WIDE_CHAR."""
+    return sum(WIDE_CHAR if unicodedata.east_asian_width(c) in "WF" else 1.0 for c in text)
+
+
 def wrap(text: str, width: int) -> str:
-    """`text` broken into lines of at most `width` characters at spaces ('<br>' between lines). Text with other
-    markup than <br> is left as it is (a tag must not be cut)."""
+    """`text` broken into lines of at most `width` characters (Latin ones: see text_width) at spaces ('<br>'
+    between lines). Text with other markup than <br> is left as it is (a tag must not be cut)."""
     if not text or width <= 0 or "<" in text.replace("<br>", ""):
         return text
     out = []
     for part in text.split("<br>"):
         line = ""
         for word in part.split(" "):
-            if line and len(line) + 1 + len(word) > width:
+            if line and text_width(line) + 1 + text_width(word) > width:
                 out.append(line)
                 line = word
             else:

@@ -28,8 +28,9 @@ def page() -> None:
     st.markdown(t("home.how", source=source_label, cell=config.cell.upper(), hidden=config.hidden_size))
 
     links = [row for row in pages.available() if row[0] != pages.HOME]
-    for col, (path, title, icon) in zip(st.columns(len(links)), links, strict=True):
-        col.page_link(path, label=page_title(path, title), icon=icon)
+    with st.container(horizontal=True, wrap=True, gap="small"):  # a row that wraps in a narrow window
+        for path, title, icon in links:
+            st.page_link(path, label=page_title(path, title), icon=icon, width="content")
 
     st.subheader(t("home.made_of_title"))
     st.markdown(t("home.made_of"))

@@ -20,7 +20,8 @@ CSS = f"""<style>
 [data-testid="stMain"] [data-testid="stMarkdownContainer"] li {{ font-size: 1.35rem; line-height: 1.5; }}
 [data-testid="stMain"] [data-testid="stCaptionContainer"] {{ font-size: 1.1rem; }}
 .st-key-{CUT_KEY} ~ div {{ display: none !important; }}
-[data-testid="stToolbar"], [data-testid="stDecoration"] {{ display: none !important; }}
+[data-testid="stToolbarActions"], [data-testid="stMainMenu"], [data-testid="stAppDeployButton"],
+[data-testid="stDecoration"] {{ display: none !important; }}
 </style>"""
 
 
