@@ -100,7 +100,8 @@ CHECK_JS = r"""() => {
     }
     if (n > 12) out.overlaps.push(`${name}: ... ${n} overlapping pairs in all`);
   });
-  for (const root of document.querySelectorAll('[data-testid="stMain"], [data-testid="stSidebar"]')) {
+  for (const root of document.querySelectorAll(
+      '[data-testid="stMain"], [data-testid="stSidebar"]:not([data-collapsed="true"])')) {
     for (const el of root.querySelectorAll('p, span, div, label, button')) {
       if (el.children.length > 3) continue;
       if (el.scrollWidth <= el.clientWidth + 1) continue;
@@ -112,6 +113,7 @@ CHECK_JS = r"""() => {
     }
   }
   for (const el of document.querySelectorAll('[data-testid="stButtonGroup"]')) {  // segmented controls, pills
+    if (el.closest('[data-testid="stSidebar"][data-collapsed="true"]')) continue;  // (off screen)
     if (el.scrollWidth > el.clientWidth + 1 && visible(el))
       out.ellipsis.push(`"${el.innerText.replace(/\s+/g, ' ').trim().slice(0, 60)}" shows ${el.clientWidth} of ` +
                         `${el.scrollWidth} px`);

@@ -67,6 +67,17 @@ def topk_figure(probs, itos, k: int = 10, title: str = "", rest: bool = True, he
 SIDE_FROM = 0.70  # where the side panel (loss per step) starts, in the figure's width
 
 
+def inner_ticks(lim: float, inside: float = 0.8) -> list[float]:
+    """Colour-bar ticks for a symmetric range [-lim, lim]: 0 and multiples of a round step (1, 2 or 5 times a
+    power of ten; two to five a side), none beyond `inside` * lim (a tick label at the bar's top end runs into
+    the bar's title above it)."""
+    room = inside * lim
+    mag = 10 ** np.floor(np.log10(room / 2))
+    step = max(m * mag for m in (1, 2, 5) if m * mag <= room / 2)  # the largest round step with 2 a side
+    n = int(np.floor(room / step + 1e-9))
+    return [float(round(k * step, 12)) for k in range(-n, n + 1)]
+
+
 def step_heatmap(
     trace,
     kind: str = "probs",
@@ -120,11 +131,13 @@ def step_heatmap(
         lim = lim if np.isfinite(lim) and lim > 0 else 1.0
         scale = {"colorscale": _scale(LOGIT_SCALE), "zmid": 0.0, "zmin": -lim, "zmax": lim}
         z, other, bar_title, fmt = logits, probs, "logit", "%{z:.1f}"
+        bar_ticks = {"tickvals": inner_ticks(lim)}  # none at the bar's ends: its title sits over the top end
         hovertemplate = (f"{step_w} %{{y}}<br>{cand_w} %{{x}}<br>logit = %{{z:+.3f}}<br>p = %{{customdata:.4f}}"
                          "<extra></extra>")
     else:
         scale = {"colorscale": _scale(PROB_SCALE), "zmin": 0.0, "zmax": 1.0}
         z, other, bar_title, fmt = probs, logits, "p", "%{z:.2f}"
+        bar_ticks = {}
         hovertemplate = (f"{step_w} %{{y}}<br>{cand_w} %{{x}}<br>p = %{{z:.4f}}<br>logit = %{{customdata:+.3f}}"
                          "<extra></extra>")
     data = [
@@ -137,7 +150,7 @@ def step_heatmap(
                          "orientation": "h", "x": 0, "xanchor": "left", "len": heat_end, "y": -0.01,
                          "yanchor": "top", "thickness": 14, "nticks": 5, "tickfont": {"size": FONT_SIZE - 4}}
             if side else {"title": {"text": bar_title, "side": "top", "font": {"size": FONT_SIZE - 2}},
-                          "x": 1.01, "xanchor": "left", "thickness": 16},
+                          "x": 1.01, "xanchor": "left", "thickness": 16, **bar_ticks},
             "textfont": {"size": cell_font}, **({"texttemplate": fmt} if numbers else {}), **scale,
         },
         # the legend entry for the boxes (the boxes are shapes: exactly one cell, at any size)
