@@ -126,11 +126,10 @@ WATCH_KEY = "charviz_watch"  # session_state: the Workspace of the watched run, 
 _URL_SEEN = "_charviz_watch_url"
 WATCH_ICON = ":blue[:material/visibility:]"
 WATCH_PAUSED_POLL_S = 2.0  # a watcher of a paused run checks this often whether it goes on or ends
-# a watcher's sidebar (step, loss, speed) redraws this often while the run trains, as often as the page's charts
-# (REFRESH_S): at 2 s its step lagged the page's heading by up to 2 s. Every redraw is a script run on the server
-# (a class of 30 watchers asks for 30 a second per fragment); the shared text sample (charviz.memo.recent) paid
-# for this one
-WATCH_SIDEBAR_S = 1.0
+# a watcher's sidebar (step, loss, speed) redraws this often while the run trains; the page's charts every
+# REFRESH_S. Every redraw is a script run on the server: a class of 30 watchers asks for 30 a second per
+# fragment, and the charts are what a student looks at
+WATCH_SIDEBAR_S = 2.0
 # at most this many watchers' live redraws run at once on a server; the others wait their turn (a few ms). Every
 # session's script runs in a thread of its own: 30 watchers redrawing at once are 30 threads taking turns at
 # the interpreter lock with the server's event loop, which then gets too few turns to send anything (measured:
