@@ -210,24 +210,9 @@ def _configure_worker_torch() -> None:
         pass
 
 
-def _own_session() -> None:
-    """Put this worker in a session of its own. Linux's scheduler (autogroup, on by default on desktops)
-    shares the CPU fairly between sessions first and between processes within one second: a worker left in
-    the server's session splits one share with the server, which on a lecture laptop also competes with the
-    browser's session and anything else running; in a session of its own it gets a share like any program.
-    (It also no longer receives the terminal's Ctrl-C: it ends when the server tells it to or its pipe
-    closes.)"""
-    if hasattr(os, "setsid"):
-        try:
-            os.setsid()
-        except OSError:  # already a session leader
-            pass
-
-
 def worker_main(conn) -> None:
     """The worker process: wait for ("train", job), train until ("pause", seq), send the state back; repeat.
     ("quit",) or a closed pipe (the server went away) ends it."""
-    _own_session()
     _configure_worker_torch()
     from charviz.train import warm_up
 
