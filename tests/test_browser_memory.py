@@ -29,11 +29,12 @@ def test_closed_tabs_leave_no_model_behind(browser, monkeypatch):
     folder.mkdir(parents=True, exist_ok=True)
     for f in folder.glob("*"):
         f.unlink()
-    monkeypatch.setenv("CHARVIZ_MEMDEBUG", str(folder))
-    monkeypatch.setenv("STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL", "2")
-    monkeypatch.setenv("CHARVIZ_MAX_TRAINING", str(TABS))
-    monkeypatch.setenv("CHARVIZ_SPARE_WORKERS", "1")
-    with running_server("memory-server.log") as url:
+    # the server's environment only: with CHARVIZ_MEMDEBUG in this process's own environment, an app script run
+    # here (the AppTests') starts a second debug hook on the same folder, which answered a request first with
+    # this process's runs (none) in a CI run
+    env = {"CHARVIZ_MEMDEBUG": str(folder), "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": "2",
+           "CHARVIZ_MAX_TRAINING": str(TABS), "CHARVIZ_SPARE_WORKERS": "1"}
+    with running_server("memory-server.log", env) as url:
         contexts = []
         for _ in range(TABS):
             ctx = browser.new_context(viewport={"width": 1280, "height": 720})
