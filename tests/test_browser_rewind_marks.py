@@ -68,19 +68,26 @@ def hover_mark_while_training(page, skip=(), tag: str = "t", timeout_s: float = 
     bounded by `timeout_s`."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        page.wait_for_function(f"() => ({MARKS_JS})().length > 5", timeout=TIMEOUT_MS)
-        page.evaluate(TAG_JS, tag)
-        x, y, step = _pick(page.evaluate(MARKS_JS), skip)
-        page.mouse.move(x, y - 3)
-        page.mouse.move(x, y)
-        try:
-            page.wait_for_function(f"""() => Array.from(document.querySelectorAll('{LOSS} .hoverlayer .hovertext'))
-                .some(h => h.textContent.includes('snapshot kept at step {step}'))""", timeout=3_000)
-        except PlaywrightTimeout:
-            continue
-        if page.evaluate(TAG_JS, None) == tag:
-            return step
+        hovered = _hover_a_diamond(page, tag, skip)
+        if hovered is not None and page.evaluate(TAG_JS, None) == tag:
+            return hovered[2]
     raise AssertionError(f"no diamond hovered in {timeout_s} s")
+
+
+def _hover_a_diamond(page, tag: str, skip=()) -> tuple[float, float, int] | None:
+    """Tag the drawing on screen, move onto one of its diamonds; -> (x, y, step) once plotly's hover names that
+    step, None if it did not within 3 s (redrawn meanwhile: the diamonds move as the axis grows)."""
+    page.wait_for_function(f"() => ({MARKS_JS})().length > 5", timeout=TIMEOUT_MS)
+    page.evaluate(TAG_JS, tag)
+    x, y, step = _pick(page.evaluate(MARKS_JS), skip)
+    page.mouse.move(x, y - 3)
+    page.mouse.move(x, y)
+    try:
+        page.wait_for_function(f"""() => Array.from(document.querySelectorAll('{LOSS} .hoverlayer .hovertext'))
+            .some(h => h.textContent.includes('snapshot kept at step {step}'))""", timeout=3_000)
+    except PlaywrightTimeout:
+        return None
+    return x, y, step
 
 
 def click_mark_while_training(page, timeout_s: float = 120.0) -> int:
@@ -95,17 +102,11 @@ def click_mark_while_training(page, timeout_s: float = 120.0) -> int:
     deadline = time.monotonic() + timeout_s
     for attempt in range(10_000):
         assert time.monotonic() < deadline, f"no click landed on a hovered diamond in {timeout_s} s"
-        page.wait_for_function(f"() => ({MARKS_JS})().length > 5", timeout=TIMEOUT_MS)
         tag = f"t{attempt}"
-        page.evaluate(TAG_JS, tag)
-        x, y, step = _pick(page.evaluate(MARKS_JS))
-        page.mouse.move(x, y - 3)
-        page.mouse.move(x, y)
-        try:
-            page.wait_for_function(f"""() => Array.from(document.querySelectorAll('{LOSS} .hoverlayer .hovertext'))
-                .some(h => h.textContent.includes('snapshot kept at step {step}'))""", timeout=3_000)
-        except PlaywrightTimeout:
+        hovered = _hover_a_diamond(page, tag)
+        if hovered is None:
             continue  # redrawn meanwhile (the diamond moves as the axis grows): find it on the new drawing
+        x, y, step = hovered
         if page.evaluate(TAG_JS, None) != tag:
             continue  # the hover named the step on another drawing than the tagged one
         page.mouse.click(x, y)
