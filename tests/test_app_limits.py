@@ -269,4 +269,4 @@ def test_korean_race_refusal(monkeypatch, ko):
     at.select_slider(key="race_hidden").set_value(128).run()
     at.number_input(key="race_window").set_value(256).run()
     err = korean(alerts(at, "error"))
-    assert "레이스" in err and "한도 120 MB" in err
+    assert "경주" in err and "한도 120 MB" in err

@@ -193,7 +193,7 @@ def test_a_refused_race_keeps_the_sessions_race_and_a_raised_budget_sets_it_up(m
     assert not at.exception, [e.value for e in at.exception]
     assert holder.race is mine and mine.state != "stopped" and mine.steps == 1  # kept, not stopped
     shown = [e.value.replace("\\", "") for e in at.error]  # (Markdown escapes of the library's text undone)
-    want = "이 데모를 준비하지 않았습니다: 레이스 (창 64, 배치 32, k = 30인 RNN, LSTM, GRU 64)에는 약 65 MB"
+    want = "이 데모를 준비하지 않았습니다: 경주 (창 64, 배치 32, k = 30인 RNN, LSTM, GRU 64)에는 약 65 MB"
     assert any(e.startswith(want) and "(한도 50 MB)" in e for e in shown), shown
     monkeypatch.setenv("CHARVIZ_MAX_MEMORY_MB", "300")  # the default again: the same click sets it up
     at.button(key="lecture_setup_7").click().run()

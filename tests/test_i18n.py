@@ -54,3 +54,15 @@ def test_lookup_formats_follows_the_resolver_and_falls_back():
         i18n.set_language_resolver(lambda: i18n.DEFAULT_LANGUAGE)
     assert i18n.t("no.such_key") == "no.such_key"
     assert i18n.placeholders("step {step:,} of {total}") == {"step", "total"}
+
+
+def test_korean_names_the_race_one_way():
+    """The Race page is 경주 in the navigation and its title; no Korean string (or comment) calls it 레이스
+    (트레이스, "trace", is a different word and stays)."""
+    ko = i18n.catalogue("ko")
+    assert ko["nav.race"] == "경주" and ko["race.title"].startswith("경주")
+    hits = [f"{path.name}:{n}: {line.strip()}"
+            for path in sorted((ROOT / "charviz" / "locales" / "ko").glob("*"))
+            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+            if re.search(r"(?<!트)레이스", line)]
+    assert hits == []
