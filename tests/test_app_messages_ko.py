@@ -204,3 +204,39 @@ def test_a_refused_race_keeps_the_sessions_race_and_a_raised_budget_sets_it_up(m
     assert not [e for e in at.error if "이 데모를 준비하지 않았습니다" in e.value]
     assert at.success and "경주" in at.success[0].value
     tick_until(at, lambda: not race.running, "the race paused")
+
+
+def test_a_korean_watcher_reads_an_english_owners_text_label_in_korean(reader):
+    """The owner (English) trains on an uploaded file and shares; the label travels as key and parameters, so a
+    Korean watcher reads "올린 파일: poem.txt" where the owner reads "upload: poem.txt"."""
+    from streamlit.testing.v1 import AppTest
+
+    from charviz.escape import md
+    from charviz.share import default_registry
+    from tests.test_app_train import APP, TIMEOUT
+
+    owner = app("pages/train.py", lang="en")
+    owner.radio(key="set_kind").set_value("upload").run()
+    owner.file_uploader(key="set_upload").upload("poem.txt", b"roses are red\nviolets are blue\n" * 20,
+                                                  "text/plain").run()
+    assert not owner.exception and workspace(owner).source.kind == "upload"
+    owner.button(key="sb_share").click().run()
+    code = default_registry().code_of(workspace(owner).run)
+    assert code is not None
+    assert "text: **upload: poem.txt**" in "\n".join(c.value for c in owner.sidebar.caption)
+    reader("ko")
+    try:
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+        at.query_params["watch"] = code
+        at.query_params["lang"] = "ko"
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        captions = "\n".join(c.value for c in at.sidebar.caption)
+        assert f"텍스트: **{md(f'공유: 올린 파일: poem.txt ({code})')}**" in captions, captions
+        assert "upload" not in captions and "shared" not in captions
+        at.switch_page("pages/train.py").run()  # the Train page's "now training" line too
+        assert not at.exception
+        page = "\n".join(c.value for c in at.caption)
+        assert "올린 파일: poem.txt" in page and "upload:" not in page, page
+    finally:
+        default_registry().unshare(code)

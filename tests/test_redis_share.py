@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from charviz.config import TrainConfig
-from charviz.errors import message
+from charviz.errors import Msg, from_plain, message, render, to_plain
 from charviz.run import TrainingRun
 from charviz.share import ShareEnded, ShareRegistry, ShareUnavailable
 from charviz.train import Trainer
@@ -97,11 +97,16 @@ def two_servers(redis_server):
 
 def test_a_run_shared_on_server_a_is_watched_live_from_server_b(redis_server):
     with two_servers(redis_server) as (a, b, run):
-        code = a.share(run, {"label": "hello", "sample": "hello"})
+        # the label as the owner's session sends it (charviz.ui.classroom._meta): key and parameters, plain data
+        label = to_plain(Msg("settings.source_upload", name="poem.txt"))
+        code = a.share(run, {"label": label, "sample": "hello"})
         s0 = step_on(b, code)  # B has no such run: it reads A's published snapshot from Redis
         wait_until(lambda: step_on(b, code) > s0, "B to see new steps")
         snap, meta = b.snapshot(code)
-        assert meta == {"label": "hello", "sample": "hello"} and snap.state == "running"
+        assert meta == {"label": label, "sample": "hello"} and snap.state == "running"
+        # B's watchers read it in their own language
+        assert render(from_plain(meta["label"]), "ko") == "올린 파일: poem.txt"
+        assert render(from_plain(meta["label"]), "en") == "upload: poem.txt"
         run.pause()
         n = run.trainer.steps
         wait_until(lambda: b.snapshot(code)[0].state == "paused", "B to see the pause")

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import streamlit as st
 
 from charviz.cap import CapReached, default_cap
-from charviz.errors import message
+from charviz.errors import message, to_plain
 from charviz.i18n import t
 from charviz.snapshots import SnapshotStore
 
@@ -74,7 +74,8 @@ def _registry():
 
 def _meta(ws) -> dict:
     sample = ws.run.trainer.val_text[:400] or ws.text[:400]
-    return {"label": ws.source.label, "sample": sample}
+    # the label as key and parameters (plain data, also through Redis): each watcher reads it in their language
+    return {"label": to_plain(ws.source.label_msg), "sample": sample}
 
 
 def _share(ws) -> None:
@@ -255,7 +256,7 @@ def watch(code_text: str) -> str:
     own = own_workspace()
     if own.run.running:
         own.run.pause()  # a watcher trains nothing; their own run waits, paused, as it was
-    source = Source("shared", f"{meta['label']} ({code})")
+    source = Source("shared", code, shared_label=meta["label"])
     st.session_state[WATCH_KEY] = Workspace(run, source, meta["sample"], generation=int(time.time()))
     return ""
 

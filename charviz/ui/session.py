@@ -24,7 +24,7 @@ from charviz import memory, serving
 from charviz.cap import default_cap
 from charviz.config import DEFAULT_CORPUS, TrainConfig
 from charviz.data import CORPORA, check_text, load_corpus
-from charviz.i18n import t
+from charviz.errors import Msg, from_plain, render
 from charviz.limits import Budget
 from charviz.run import TrainingRun
 from charviz.train import Trainer
@@ -57,19 +57,31 @@ sys.setswitchinterval(0.001)
 class Source:
     """Which text a run trains on. Two Sources are equal when they would give the same text."""
 
-    kind: str = "corpus"  # corpus | pasted | upload | checkpoint
+    kind: str = "corpus"  # corpus | pasted | upload | checkpoint | shared (a watched run's: name is its code)
     name: str = DEFAULT_CORPUS  # corpus name, or the uploaded file's name
     k: int | None = None  # long-range distance (corpus 'long-range' only)
     digest: str = ""  # hash of a pasted / uploaded text
+    # a shared run's label as its owner made it (label_msg's plain data, charviz.errors.to_plain): rendered in the
+    # watcher's language
+    shared_label: object = field(default=None, compare=False, hash=False)
 
     @property
-    def label(self) -> str:
+    def label_msg(self) -> Msg | str:
+        """What the run trains on, kept as key and parameters: rendered in any language (a watcher's too)."""
         if self.kind == "corpus":
             return f"{self.name} (k={self.k})" if self.name == "long-range" else self.name
         if self.kind == "pasted":
-            return t("settings.pasted_label")
-        return t(f"settings.source_{self.kind}", name=self.name) if self.kind in ("upload", "checkpoint") else \
-            f"{self.kind}: {self.name}"
+            return Msg("settings.pasted_label")
+        if self.kind in ("upload", "checkpoint"):
+            return Msg(f"settings.source_{self.kind}", name=self.name)
+        if self.kind == "shared":
+            return Msg("settings.source_shared", label=from_plain(self.shared_label), code=self.name)
+        return f"{self.kind}: {self.name}"
+
+    @property
+    def label(self) -> str:
+        """label_msg in the session's language."""
+        return render(self.label_msg)
 
 
 def text_digest(text: str) -> str:
