@@ -147,8 +147,10 @@ recent = RecentMemo()  # the server's one memo of values remade every few second
 
 def drawn(obj: object, key: tuple, make: Callable[[], Any]) -> Any:
     """shared.get for something drawn for a reader (a figure): the key also names the reader's language and
-    font scale (projector mode), which every figure's text depends on."""
+    font scale (projector mode), which every figure's text depends on. A figure comes frozen
+    (charviz.figures.style.FrozenFigure): its dict, which st.plotly_chart serializes, is made once for all."""
     from charviz.display import font_scale
+    from charviz.figures.style import freeze
     from charviz.i18n import current_language
 
-    return shared.get(obj, (*key, current_language(), font_scale()), make)
+    return shared.get(obj, (*key, current_language(), font_scale()), lambda: freeze(make()))

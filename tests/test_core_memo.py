@@ -131,3 +131,39 @@ def test_recent_is_made_once_per_age_for_every_thread_and_remade_after():
     now[0] = 400.0
     memo.get("new", 2.4, make)
     assert set(memo._entries) == {"new"}  # (entries not asked for within forget_s are dropped)
+
+
+def test_a_drawn_figure_is_serialized_from_one_dict_made_once_and_exactly_as_before(monkeypatch):
+    """drawn() freezes a figure: what st.plotly_chart sends (plotly's dict of it, then JSON, the same calls
+    Streamlit 1.67 makes) is the same text as for the plain figure, and the dict is made once however many
+    sessions draw it."""
+    import numpy as np
+    import plotly.io as pio
+    from plotly.basedatatypes import BaseFigure
+    from plotly.tools import return_figure_from_figure_or_data
+
+    from charviz.figures import loss_figure
+    from charviz.figures.style import FrozenFigure
+
+    rng = np.random.default_rng(0)
+    hist = [{"step": i, "bits": 4 - i / 500 + rng.random() / 10} for i in range(1, 1500)]
+    val = [{"step": i, "val_bits": 3.0} for i in range(100, 1500, 100)]
+
+    def serialized(fig) -> str:  # what streamlit.elements.plotly_chart does with a figure
+        return pio.to_json(return_figure_from_figure_or_data(fig, validate_figure=True), validate=False)
+
+    plain = serialized(loss_figure(hist, val, 40, marks=[200, 700, 1200]))
+    made = []
+    to_dict = BaseFigure.to_dict
+    monkeypatch.setattr(BaseFigure, "to_dict", lambda self: made.append(1) or to_dict(self))
+
+    class Snap:  # (an object the memo can hold weakly, like a snapshot)
+        pass
+
+    snap = Snap()
+    figs = [drawn(snap, ("loss-test",), lambda: loss_figure(hist, val, 40, marks=[200, 700, 1200]))
+            for _ in range(5)]
+    assert all(f is figs[0] for f in figs) and isinstance(figs[0], FrozenFigure)
+    texts = [serialized(f) for f in figs]  # five sessions draw it
+    assert texts == [plain] * 5
+    assert len(made) == 1, "the figure's dict must be made once for all drawings"
