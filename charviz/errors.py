@@ -7,7 +7,9 @@
 
 A `KeyedError` holds `.key` and `.params`; `str(e)` is the English text (logs, notebooks, tests); `e.render(lang)`
 is the text in `lang` (default: the current language). A parameter may itself be a `Msg` or a keyed error
-(rendered in the same language), or a list of them (joined with the language's "and"). No streamlit here.
+(rendered in the same language), or a list of them (joined with the language's "and"). A parameter named
+`detail` is technical text (an exception's own English words): no catalogue sentence shows it, `details(e)` gives
+it to the UI for a secondary line under the message. No streamlit here.
 """
 
 from __future__ import annotations
@@ -82,10 +84,30 @@ def message(e: BaseException | Msg | str, lang: str | None = None) -> str:
     return e.render(lang) if isinstance(e, KeyedError | Msg) else str(e)
 
 
-def reason(e: BaseException) -> Msg | str:
-    """Why something failed, kept for later rendering in the reader's language: a keyed error's Msg, else the
-    exception's type and text (Python's and torch's own messages exist in English only)."""
-    return e.msg if isinstance(e, KeyedError) else f"{type(e).__name__}: {e}"
+def reason(e: BaseException) -> Msg:
+    """Why something failed, kept for later rendering in the reader's language: a keyed error's Msg, else "an
+    unexpected error" with the exception's type and text as its `detail` (Python's and torch's own messages
+    exist in English only: shown apart from the sentence, see `details`)."""
+    return e.msg if isinstance(e, KeyedError) else Msg("errors.unexpected", detail=f"{type(e).__name__}: {e}")
+
+
+def details(value) -> list[str]:
+    """The technical texts inside a message: every parameter named `detail` (Python's, torch's or a library's
+    own English words), nested messages' too, in order. The catalogue's sentences never contain them: a UI shows
+    them apart, as a secondary detail under the message (charviz.ui.alerts)."""
+    if isinstance(value, KeyedError):
+        value = value.msg
+    if isinstance(value, list | tuple):
+        return [d for v in value for d in details(v)]
+    if not isinstance(value, Msg):
+        return []
+    out = []
+    for k, v in value.params.items():
+        if k == "detail" and not isinstance(v, Msg | KeyedError | list | tuple):
+            out.append(str(v))
+        else:
+            out.extend(details(v))
+    return out
 
 
 def to_plain(value):

@@ -156,7 +156,7 @@ def regex_feature(text: str, pattern: str) -> np.ndarray:
         raise PropertyError("errors.regex_long", max=MAX_REGEX)
     try:
         rx = re.compile(pattern, re.M)
-    except re.error as e:  # (Python's own words for what is wrong exist in English only)
+    except re.error as e:  # (Python's own words for what is wrong exist in English only: a `detail`)
         if e.pos is None:
             raise PropertyError("errors.regex_invalid", detail=e.msg) from None
         raise PropertyError("errors.regex_invalid_at", detail=e.msg, pos=e.pos) from None

@@ -336,7 +336,7 @@ class RedisChannel:
             pipe.delete(_PREFIX + s.code + ":ended")
             pipe.execute()
         except redis.RedisError as e:
-            self.error = errors.Msg("errors.redis_down", url=self.url, error=type(e).__name__)
+            self.error = errors.Msg("errors.redis_down", url=self.url, detail=type(e).__name__)
             raise
         self.error = ""
         self._published[s.code] = (time.monotonic(), snap.step, snap.state)

@@ -367,7 +367,7 @@ class Worker:
         try:
             self.conn.send(msg)
         except (OSError, ValueError) as e:
-            raise WorkerDied("errors.worker_pipe", error=f"{type(e).__name__}: {e}") from None
+            raise WorkerDied("errors.worker_pipe", detail=f"{type(e).__name__}: {e}") from None
 
     def ask_quit(self) -> None:
         """Tell the process to end (quit() waits for it)."""

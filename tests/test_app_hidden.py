@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from test_app_predict import arr
 
+from charviz.escape import md
 from charviz.hidden import rank_units, similarity_order, text_features
 from charviz.inspect import memory_trace
 
@@ -185,8 +186,10 @@ def test_bad_regex_gets_a_message_and_the_page_still_draws(monkeypatch):
     at.run()
     ko = [e.value for e in at.error]
     assert len(ko) == 1
-    assert ko[0].startswith("이 정규 표현식은 쓸 수 없습니다: 올바른 정규 표현식이 아닙니다: 위치 2에서 ")
-    assert "not a valid" not in ko[0] and "unterminated character set" in ko[0]  # (Python's own words stay)
+    want = md("올바른 정규 표현식이 아닙니다: 위치 2(0부터 셉니다)에 문제가 있습니다")
+    assert ko[0].startswith(f"이 정규 표현식은 쓸 수 없습니다: {want}"), ko[0]
+    # Python's own words (English only) are a technical detail under the message, not the message
+    assert "기술적 세부 사항: unterminated character set" in "\n".join(c.value for c in at.caption)
 
 
 def test_constant_property_is_explained(monkeypatch):

@@ -240,3 +240,98 @@ def test_a_korean_watcher_reads_an_english_owners_text_label_in_korean(reader):
         assert "올린 파일: poem.txt" in page and "upload:" not in page, page
     finally:
         default_registry().unshare(code)
+
+
+# Python's and torch's own words (English only) that must not be what a Korean reader is told
+PYTHON_WORDS = re.compile(r"Error\b|Traceback|codec|can't|cannot|PytorchStreamReader|nan\b|invalid|unexpected")
+
+
+def _korean_sentence(text: str) -> str:
+    assert HANGUL.search(text), text
+    assert not PYTHON_WORDS.search(text), text
+    return text
+
+
+@pytest.mark.parametrize(("name", "data", "want"), [
+    ("notes.txt", "café crème, naïve".encode("latin-1") * 20, "UTF-8 텍스트가 아닙니다"),
+    ("model.pt", "truncated", "잘렸거나 손상되었습니다"),
+    ("model.pt", "flipped", "손상되었습니다"),
+])
+def test_a_corrupt_upload_is_explained_in_korean(name, data, want, reader):
+    """A text file in another encoding, a checkpoint whose download was cut short, one with a damaged byte: the
+    reader is told what is wrong in Korean, with no exception's text in the sentence."""
+    from charviz.checkpoint import to_bytes
+    from charviz.train import TrainConfig, Trainer
+
+    reader("ko")
+    at = app("pages/train.py", lang="ko")
+    if name.endswith(".txt"):
+        at.radio(key="set_kind").set_value("upload").run()
+        at.file_uploader(key="set_upload").upload(name, data, "text/plain").run()
+    else:
+        good = to_bytes(Trainer("hello world " * 50, TrainConfig(hidden_size=16)))
+        if data == "truncated":
+            data = good[: len(good) // 2]
+        else:  # one byte of the weights changed (the archive's checksums catch it)
+            data = bytearray(good)
+            data[len(good) // 2] ^= 0xFF
+            data = bytes(data)
+        at.file_uploader(key="ckpt_upload").upload(name, data).run()
+        at.button(key="ckpt_load").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    errs = [e.value for e in at.error]
+    assert len(errs) == 1 and want in errs[0], errs
+    _korean_sentence(errs[0].replace(name.replace(".", "\\."), "").replace(name, ""))
+
+
+def test_a_nan_loss_is_explained_in_korean(reader):
+    """A weight that became NaN: the step is refused (loss not finite) and the run pauses; the Train page and the
+    sidebar say so in Korean."""
+    reader("ko")
+    at = app("pages/train.py", lang="ko")
+    run = workspace(at).run
+    with torch.no_grad():
+        run.trainer.model.rnn.weight_hh_l0[0, 0] = float("nan")
+    stats = run.step_once()
+    assert not stats.applied and stats.refusal == "errors.refused_loss"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    page = [e.value for e in at.main.error]
+    side = [e.value for e in at.sidebar.error]
+    assert page and "스텝이 거부되었습니다: 손실이 유한한 값이 아닙니다" in page[0], page
+    assert side and "스텝이 거부되었습니다: 손실이 유한한 값이 아닙니다" in side[0], side
+    for text in page + side:
+        _korean_sentence(text)
+
+
+def test_an_exception_in_training_is_explained_in_korean_with_its_text_as_a_detail(reader):
+    """A step that raised (torch's own English message): the sentence is Korean; the exception's type and text
+    are a secondary caption ("기술적 세부 사항: ..."), never the message."""
+    import time
+
+    reader("ko")
+    at = app("pages/train.py", lang="ko")
+    run = workspace(at).run
+    torch_words = "mat1 and mat2 shapes cannot be multiplied (4x65 and 64x128)"
+
+    def boom():
+        raise RuntimeError(torch_words)
+
+    run.trainer.step = boom
+    run.start()
+    t0 = time.monotonic()
+    while not run.error:
+        assert time.monotonic() - t0 < 30, "the run did not stop"
+        time.sleep(0.02)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    want = "학습이 멈췄습니다: 프로그램에서 예상하지 못한 오류가 발생했습니다"
+    page = [e.value for e in at.main.error]
+    side = [e.value for e in at.sidebar.error]
+    assert page and want in page[0] and side and want in side[0], (page, side)
+    for text in page + side:
+        _korean_sentence(text)
+        assert "mat1" not in text
+    detail = "기술적 세부 사항: RuntimeError: mat1 and mat2 shapes cannot be multiplied"
+    assert detail in "\n".join(c.value for c in at.main.caption)
+    assert detail in "\n".join(c.value for c in at.sidebar.caption)

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from charviz.data import Vocab, long_range_text
+from charviz.errors import details
 from charviz.hidden import (
     FEATURES,
     PropertyError,
@@ -172,9 +173,9 @@ def test_key_pending_on_the_long_range_format():
 def test_regex_feature_and_bad_patterns():
     assert as_str(regex_feature("ab1cd22", r"\d+")) == "0010011"
     assert as_str(regex_feature("ab\ncd", r"^c")) == "00010"  # multiline
-    with pytest.raises(PropertyError, match="not a valid regular expression: missing \\), unterminated "
-                                            "subpattern at position 0"):
+    with pytest.raises(PropertyError, match="not a valid regular expression: the problem is at position 0") as e:
         regex_feature("abc", "(a")
+    assert details(e.value) == ["missing ), unterminated subpattern"]  # (Python's words: a detail)
     with pytest.raises(PropertyError, match="empty"):
         regex_feature("abc", "")
 

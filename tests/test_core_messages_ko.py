@@ -73,10 +73,17 @@ def test_a_step_that_raises_stops_training_with_a_message_in_the_readers_languag
     assert ko == f"학습이 멈췄습니다: {message(TextError('errors.text_empty'), 'ko')}" and not ENGLISH.search(ko)
 
 
-def test_a_python_error_keeps_its_own_words_inside_the_readers_sentence():
+def test_a_python_errors_own_words_are_a_detail_apart_from_the_readers_sentence():
+    """Python's and torch's messages exist in English only: the sentence says what happened in the reader's
+    language; the exception's type and text are kept as a technical detail (shown under it, charviz.ui.alerts)."""
     err = Msg("errors.training_stopped", error=errors.reason(RuntimeError("boom")))
-    assert message(err, "en") == "training stopped: RuntimeError: boom"
-    assert message(err, "ko") == "학습이 멈췄습니다: RuntimeError: boom"
+    en, ko = _both(err)
+    assert en == "training stopped: an unexpected error in the program"
+    assert ko == "학습이 멈췄습니다: 프로그램에서 예상하지 못한 오류가 발생했습니다" and not ENGLISH.search(ko)
+    assert errors.details(err) == ["RuntimeError: boom"]
+    assert errors.details(errors.from_plain(errors.to_plain(err))) == ["RuntimeError: boom"]  # (through Redis)
+    assert errors.details(pickle.loads(pickle.dumps(err))) == ["RuntimeError: boom"]  # (from a worker process)
+    assert errors.details(Msg("errors.text_empty")) == [] and errors.details("") == []
 
 
 def test_a_worker_that_ended_is_reported_in_both_languages():
@@ -93,7 +100,7 @@ def test_a_worker_that_ended_is_reported_in_both_languages():
 def test_worker_and_cap_refusals_are_keyed_errors_that_survive_pickling():
     from charviz.worker import WorkerDied
 
-    for e in (WorkerDied("errors.worker_no_start"), WorkerDied("errors.worker_pipe", error="BrokenPipeError: x"),
+    for e in (WorkerDied("errors.worker_no_start"), WorkerDied("errors.worker_pipe", detail="BrokenPipeError: x"),
               CapReached(3, 2)):
         assert isinstance(e, KeyedError) and isinstance(e, RuntimeError)  # (callers catch RuntimeError too)
         back = pickle.loads(pickle.dumps(e))
@@ -135,13 +142,15 @@ def test_an_error_in_the_races_thread_reads_in_the_readers_language(monkeypatch)
     en, ko = _both(snap.error)
     assert en == "the text is too short: it needs at least 3 characters"
     assert ko == message(TextError("errors.text_short", n=3), "ko")
-    # a Python error (no Korean exists for its own words) keeps its type and text
+    # a Python error (no Korean exists for its own words): "an unexpected error", its type and text a detail
     race2 = Race(RaceSettings(k=2, seq_len=8, hidden_size=8, batch_size=4, lines=200))
     monkeypatch.setattr(race2, "_round", lambda: 1 / 0)
     race2.start()
     _wait(lambda: not race2.running and race2.error)
     race2.stop()
-    assert race2.snapshot().error == "ZeroDivisionError: division by zero"
+    en, ko = _both(race2.snapshot().error)
+    assert en == "an unexpected error in the program" and "ZeroDivision" not in ko
+    assert errors.details(race2.snapshot().error) == ["ZeroDivisionError: division by zero"]
 
 
 def test_vocab_encode_names_the_unknown_characters_in_both_languages():
@@ -153,15 +162,16 @@ def test_vocab_encode_names_the_unknown_characters_in_both_languages():
 
 
 @pytest.mark.parametrize(("pattern", "ko_part"), [("", "비어 있습니다"), ("x" * 201, "200자보다"),
-                                                  ("(a", "위치 0에서")])
+                                                  ("(a", "위치 0(0부터 셉니다)")])
 def test_the_hidden_pages_regex_errors_read_in_both_languages(pattern, ko_part):
     with pytest.raises(PropertyError) as info:
         regex_feature("abc", pattern)
     en, ko = _both(info.value)
     assert ko_part in ko
-    if pattern == "(a":  # Python's own words for what is wrong stay as they are, inside the Korean sentence
-        assert en == "not a valid regular expression: missing ), unterminated subpattern at position 0"
-        assert "missing ), unterminated subpattern" in ko
+    if pattern == "(a":  # Python's own words for what is wrong: a detail, not in the sentence
+        assert en == "not a valid regular expression: the problem is at position 0 (counting from 0)"
+        assert not ENGLISH.search(ko)
+        assert errors.details(info.value) == ["missing ), unterminated subpattern"]
 
 
 def test_the_hidden_probe_keeps_the_error_for_drawing():
@@ -195,5 +205,6 @@ def test_redis_unreachable_says_so_in_both_languages():
     run = TrainingRun(Trainer(TEXT, TrainConfig(hidden_size=8, seq_len=8, batch_size=4)))
     ch.publish_now(Share("ABCD-EFGH", run, {}))
     en, ko = _both(ch.error)
-    assert en.startswith("Redis at redis://127.0.0.1:1/0 cannot be reached (")
-    assert ko.startswith("redis://127.0.0.1:1/0의 Redis에 연결할 수 없습니다 (")
+    assert en == "Redis at redis://127.0.0.1:1/0 cannot be reached"
+    assert ko == "redis://127.0.0.1:1/0의 Redis에 연결할 수 없습니다"
+    assert errors.details(ch.error) and "Error" in errors.details(ch.error)[0]  # (the client's exception type)

@@ -18,6 +18,7 @@ from charviz.cap import CapReached, default_cap
 from charviz.errors import message, to_plain
 from charviz.i18n import t
 from charviz.snapshots import SnapshotStore
+from charviz.ui.alerts import alert
 
 _NOTICE = "_classroom_notice"
 
@@ -60,7 +61,7 @@ def notices(ws) -> None:
         _, n, limit = notice
         st.warning(t("classroom.cap_full", n=n, limit=limit), icon=":material/group:")
     else:
-        st.error(t("classroom.start_failed", error=message(notice[1])), icon=":material/error:")
+        alert("error", t("classroom.start_failed", error=message(notice[1])), notice[1], icon=":material/error:")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -105,7 +106,8 @@ def share_panel(ws) -> None:
     st.code(code, language=None)
     st.caption(f"[{link(code)}]({link(code)})  \n" + t("classroom.not_password"))
     if reg.redis_error:
-        st.warning(t("classroom.redis_down_owner", error=message(reg.redis_error)), icon=":material/cloud_off:")
+        alert("warning", t("classroom.redis_down_owner", error=message(reg.redis_error)), reg.redis_error,
+              icon=":material/cloud_off:")
     st.button(t("classroom.stop_sharing"), key="sb_unshare", icon=":material/cancel_presentation:",
               use_container_width=True, on_click=_unshare, args=(code,))
 
@@ -338,7 +340,8 @@ def _draw_status(ws, run, live: bool, every) -> None:
         st.warning(t("classroom.unavailable", reason=run.problem, step=f"{snap.step:,}"),
                    icon=":material/cloud_off:")
     elif snap.error:
-        st.error(t("classroom.owner_paused_itself", error=message(snap.error)), icon=":material/warning:")
+        alert("error", t("classroom.owner_paused_itself", error=message(snap.error)), snap.error,
+              icon=":material/warning:")
     b1, b2 = st.columns(2)
     b1.button(t("sidebar.pause") if snap.state == "running" else t("sidebar.start"), key="sb_start_pause",
               disabled=True, use_container_width=True, help=t("classroom.read_only"))

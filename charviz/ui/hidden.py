@@ -17,6 +17,7 @@ from charviz.escape import md
 from charviz.figures import hidden as fig
 from charviz.hidden import FEATURES, ORDERS, REGEX, VIEWS, default_probe, key_pending, probe
 from charviz.i18n import t
+from charviz.ui.alerts import alert
 from charviz.ui.classroom import taking_turns
 from charviz.ui.rewind import model_for_view, rewind_slider, view_banner
 from charviz.ui.session import Workspace, get_workspace
@@ -160,7 +161,7 @@ def _draw(ws: Workspace, raw: str) -> None:
     res = probe(model, vocab, known, view, prop, regex, order)
     name = _feature_name(prop) if prop != REGEX else f"/{regex}/"
     if res.error:
-        st.error(t("hidden.regex_bad", reason=md(message(res.error))), icon=":material/block:")
+        alert("error", t("hidden.regex_bad", reason=md(message(res.error))), res.error, icon=":material/block:")
     elif res.constant_feature:
         st.info(t("hidden.property_constant", name=name), icon=":material/info:")
     ranked = res.ranking is not None and res.ranking.best is not None

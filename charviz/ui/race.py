@@ -12,6 +12,7 @@ from charviz.i18n import t
 from charviz.limits import BudgetError, describe_budget
 from charviz.race import CHANCE, RaceSettings, check_budget, verdict
 from charviz.ui import classroom
+from charviz.ui.alerts import alert
 from charviz.ui.race_session import get_race_holder, new_race, new_sweep
 from charviz.ui.session import get_workspace
 
@@ -152,7 +153,7 @@ def page() -> None:
         if snap is None:
             return
         if snap.error:
-            st.error(t("race.error", error=message(snap.error)))
+            alert("error", t("race.error", error=message(snap.error)), snap.error)
         st.markdown(t("race.status", state=_state_word(snap.state), steps=f"{snap.steps:,}",
                       seconds=f"{snap.seconds:,.0f}", cps=f"{snap.chars_per_sec:,.0f}")
                     + "  \n**" + (verdict(snap.latest_recall()) if snap.steps else t("race.verdict_none")) + "**")
@@ -176,7 +177,7 @@ def page() -> None:
         elif len(snap.done) == len(snap.ks):
             st.markdown(t("race.sweep_done", total=len(snap.ks)))
         if snap.error:
-            st.error(t("race.error", error=message(snap.error)))
+            alert("error", t("race.error", error=message(snap.error)), snap.error)
         st.plotly_chart(figures.sweep_figure(snap.done, snap.budget, CHANCE), key="race_sweep", theme=None)
         if snap.done:
             last = snap.done[max(snap.done)]

@@ -17,6 +17,7 @@ from charviz.errors import message
 from charviz.i18n import t
 from charviz.run import Snapshot
 from charviz.ui import classroom
+from charviz.ui.alerts import alert
 from charviz.ui.race_session import pause_race
 from charviz.ui.session import Workspace, get_workspace, reset
 from charviz.ui.status import draw_head, draw_metrics
@@ -118,7 +119,7 @@ def training_status() -> None:
         status_metrics(snap)
         divergence_panel(ws, snap, "sb_restore")
         if snap.error:
-            st.error(t("sidebar.paused_itself", error=message(snap.error)), icon=":material/warning:")
+            alert("error", t("sidebar.paused_itself", error=message(snap.error)), snap.error, icon=":material/warning:")
         b1, b2 = st.columns(2)
         running = snap.state == "running"
         label = t("sidebar.pause") if running else t("sidebar.resume") if snap.step else t("sidebar.start")

@@ -12,6 +12,7 @@ from charviz.i18n import t
 from charviz.inspect import generate
 from charviz.memo import drawn, recent, shared
 from charviz.ui import projector
+from charviz.ui.alerts import alert
 from charviz.ui.baseline import ngram_caption, ngram_for
 from charviz.ui.chart_clicks import keep_hover
 from charviz.ui.checkpoints import checkpoint_panel
@@ -62,8 +63,8 @@ def page() -> None:
         st.markdown(f"### {describe(snap)}")
         bad = snap.diverging_bits
         if snap.error:
-            st.error(t("train.paused_itself", step=f"{snap.step:,}", error=message(snap.error)),
-                     icon=":material/warning:")
+            alert("error", t("train.paused_itself", step=f"{snap.step:,}", error=message(snap.error)), snap.error,
+                  icon=":material/warning:")
             st.markdown(t("train.exploding"), unsafe_allow_html=True)
         elif bad is not None:
             st.warning(t("train.diverging", bits=f"{bad:,.1f}", v=len(snap.vocab),
