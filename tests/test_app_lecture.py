@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import send_widget_state
 from streamlit.testing.v1 import AppTest
 
 from charviz import i18n, lecture
@@ -83,19 +84,19 @@ def test_chapter_7_races_rnn_lstm_and_gru_and_a_set_up_elsewhere_pauses_the_race
     assert race.running
     names = {tr["name"] for c in at.get("plotly_chart") for tr in json.loads(c.proto.spec)["data"]}
     assert {"RNN", "LSTM", "GRU"} <= {n.split()[0].upper() for n in names if n}
-    at.button(key="lecture_next_top").click().run()
+    nav_button(at, "lecture_next_top").click().run()
     at.button(key="lecture_setup_8").click().run()  # one thing trains at a time
     assert not race.running and ws(at).run.running
 
 
 def test_previous_and_next_walk_the_chapters_and_keep_the_url():
     at = open_lecture()
-    assert url_chapter(at) == "1" and at.button(key="lecture_prev_top").disabled
+    assert url_chapter(at) == "1" and nav_button(at, "lecture_prev_top").disabled
     for n in range(2, lecture.LAST + 1):
-        at.button(key="lecture_next_top").click().run()
+        nav_button(at, "lecture_next_top").click().run()
         assert url_chapter(at) == str(n) and at.header[0].value == i18n.t(f"lecture.c{n}_title")
-    assert at.button(key="lecture_next_bottom").disabled
-    at.button(key="lecture_prev_bottom").click().run()
+    assert nav_button(at, "lecture_next_bottom").disabled
+    nav_button(at, "lecture_prev_bottom").click().run()
     assert url_chapter(at) == str(lecture.LAST - 1)
 
 
@@ -110,3 +111,25 @@ def test_the_lecture_in_korean():
     at = open_lecture(chapter="3", lang="ko")
     assert at.header[0].value == i18n.t("lecture.c3_title", lang="ko")
     assert at.button(key="lecture_setup_3").label == "이 데모 준비하기"
+
+
+def nav_button(at, name: str):
+    """The Lecture's Previous or Next button ("lecture_next_top" ...), keyed by the chapter it was drawn on."""
+    found = [b for b in at.button if b.key is not None and b.key.startswith(f"{name}_")]
+    assert len(found) == 1, [b.key for b in at.button]
+    return found[0]
+
+
+@pytest.mark.parametrize("name, start, want", [("lecture_next_top", 3, 4), ("lecture_next_bottom", 3, 4),
+                                               ("lecture_prev_top", 5, 4), ("lecture_prev_bottom", 5, 4)])
+def test_a_nav_click_delivered_twice_moves_one_chapter(name, start, want):
+    """Streamlit 1.67 can deliver a click again within the same interaction (tests/conftest.py send_widget_state):
+    a Next clicked on chapter 3 goes to 4, never 5 (with one key for every chapter, the replay called what the
+    chapter-4 drawing registered: go to 5)."""
+    at = open_lecture(chapter=str(start))
+    button = nav_button(at, name)
+    button.click().run()
+    assert url_chapter(at) == str(want)
+    send_widget_state(at, button.id, trigger_value=True)
+    assert not at.exception, [e.value for e in at.exception]
+    assert url_chapter(at) == str(want) and at.header[0].value == i18n.t(f"lecture.c{want}_title")

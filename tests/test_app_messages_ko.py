@@ -11,6 +11,7 @@ import torch
 from charviz import i18n
 from charviz.race import Race, RaceSettings
 from tests.test_app_classroom import sidebar_text, tick_until
+from tests.test_app_lecture import nav_button
 from tests.test_app_train import app, start_pause, workspace
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -172,7 +173,7 @@ def test_a_demo_over_a_tight_budget_is_refused_with_the_reason_and_nothing_is_lo
     at.run()
     assert not at.toast and len([e for e in at.error if "LSTM 128" in e.value]) == 1  # the box stays, once
     # a chapter that fits clears the message and sets up as always
-    at.button(key="lecture_prev_top").click().run()
+    nav_button(at, "lecture_prev_top").click().run()
     assert not [e for e in at.error if "LSTM 128" in e.value]
     at.button(key="lecture_setup_7").click().run()  # chapter 7: the session's LSTM fits, the race's 3 do not
     w = workspace(at)

@@ -93,13 +93,20 @@ def is_demo(ws, setup: Setup) -> bool:
 
 
 def nav(n: int, where: str) -> None:
+    """Previous / Chapter n of 8 / Next. Each button is keyed by the chapter it is drawn on: Streamlit 1.67 can
+    deliver a click again within the same interaction, and then calls what the newest drawing registered for
+    the clicked key; with one key for every chapter, a Next clicked on chapter 3 went on to 5. Keyed by n, a
+    replayed click names no button of the new chapter's drawing and does nothing. (The containers keep the
+    CSS classes .st-key-lecture_next_top ... for the browser tests.)"""
     c1, c2, c3 = st.columns([1, 3, 1], vertical_alignment="center")
-    c1.button(t("lecture.previous"), key=f"lecture_prev_{where}", icon=":material/arrow_back:",
-              disabled=n <= lecture.FIRST, on_click=_go, args=(n - 1,), width="stretch")
+    with c1.container(key=f"lecture_prev_{where}"):
+        st.button(t("lecture.previous"), key=f"lecture_prev_{where}_{n}", icon=":material/arrow_back:",
+                  disabled=n <= lecture.FIRST, on_click=_go, args=(n - 1,), width="stretch")
     c2.markdown(f"<div style='text-align:center'>{t('lecture.chapter_of', n=n, total=lecture.LAST)}</div>",
                 unsafe_allow_html=True)
-    c3.button(t("lecture.next"), key=f"lecture_next_{where}", icon=":material/arrow_forward:",
-              disabled=n >= lecture.LAST, on_click=_go, args=(n + 1,), width="stretch")
+    with c3.container(key=f"lecture_next_{where}"):
+        st.button(t("lecture.next"), key=f"lecture_next_{where}_{n}", icon=":material/arrow_forward:",
+                  disabled=n >= lecture.LAST, on_click=_go, args=(n + 1,), width="stretch")
 
 
 def _probe(text: str, vocab, fallback: str, n: int) -> str:
