@@ -110,6 +110,14 @@ def start_pause(at):
     return found[0]
 
 
+def sidebar_step(at):
+    """The sidebar's Step button in an AppTest: keyed by the Step clicks made so far ("sb_step_3", see
+    charviz/ui/sidebar.py); a watcher's or the loading sidebar's is "sb_step"."""
+    found = [b for b in at.button if b.key == "sb_step" or (b.key or "").startswith("sb_step_")]
+    assert len(found) == 1, [b.key for b in found]
+    return found[0]
+
+
 # ---------------------------------------------------------------------------------------------------------
 # real server + real browser
 

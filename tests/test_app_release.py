@@ -10,6 +10,7 @@ import weakref
 from types import SimpleNamespace
 
 import streamlit as st
+from conftest import sidebar_step
 
 from charviz import memory
 from charviz.ui import reaper
@@ -26,7 +27,7 @@ def test_download_callable_does_not_keep_the_run_alive(monkeypatch):
 
     monkeypatch.setattr(st, "download_button", spy)
     at = app("pages/train.py")
-    at.button(key="sb_step").click().run()
+    sidebar_step(at).click().run()
     assert captured and callable(captured[-1])
     assert captured[-1]()[:2] == b"PK"  # it still makes the checkpoint while the run lives
     old = weakref.ref(workspace(at).run)
@@ -39,7 +40,7 @@ def test_download_callable_does_not_keep_the_run_alive(monkeypatch):
 
 def test_released_run_drops_its_copies():
     at = app()
-    at.button(key="sb_step").click().run()
+    sidebar_step(at).click().run()
     run = workspace(at).run
     assert run._frozen is not None and run._published is not None
     st.cache_resource.clear()  # what Streamlit does when the tab goes away (on_release)

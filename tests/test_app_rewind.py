@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import send_widget_state
+from conftest import send_widget_state, sidebar_step
 
 from tests.test_app_hello import step_button
 from tests.test_app_train import app, texts, workspace
@@ -22,7 +22,7 @@ def test_train_page_draws_the_ngram_baseline_and_the_kept_snapshots():
 
     at = app("pages/train.py")
     for _ in range(4):
-        at.button(key="sb_step").click().run()
+        sidebar_step(at).click().run()
     ws = workspace(at)
     fitted = ngram_for(ws.run.trainer, wait_s=60)  # the same cached fit the page draws
     at.run()
@@ -46,7 +46,7 @@ def _top_probs(at) -> list:
 def test_predict_slider_shows_an_earlier_step():
     at = app("pages/predict.py")
     for _ in range(30):
-        at.button(key="sb_step").click().run()
+        sidebar_step(at).click().run()
     ws = workspace(at)
     at.run()
     slider = at.select_slider(key="rewind_slider_predict")
@@ -85,7 +85,7 @@ def _decoded(x) -> list[float]:
 def test_gradients_and_hello_have_the_slider():
     at = app("pages/gradients.py")
     for _ in range(3):
-        at.button(key="sb_step").click().run()
+        sidebar_step(at).click().run()
     at.run()
     at.select_slider(key="rewind_slider_gradients").set_value(1).run()
     assert not at.exception
@@ -113,7 +113,7 @@ def _heatmap_z(at) -> np.ndarray:
 def test_hidden_page_slider_draws_the_kept_model():
     at = app("pages/hidden.py")
     for _ in range(6):
-        at.button(key="sb_step").click().run()
+        sidebar_step(at).click().run()
     at.run()
     now = _heatmap_z(at)
     at.select_slider(key="rewind_slider_hidden").set_value(0).run()
@@ -147,9 +147,9 @@ def test_a_diamond_clicked_on_a_drawing_the_server_has_replaced_still_chooses_it
 
     at = app("pages/train.py")
     for _ in range(5):
-        at.button(key="sb_step").click().run()
+        sidebar_step(at).click().run()
     seen = _loss_chart(at).proto.id  # the drawing on the user's screen
-    at.button(key="sb_step").click().run()  # the run moves on: the server redraws the chart
+    sidebar_step(at).click().run()  # the run moves on: the server redraws the chart
     assert _loss_chart(at).proto.id != seen  # (a new element: Streamlit 1.67 hashes the figure into the id)
     run = workspace(at).run
     assert 2 in run.snapshots.steps and chosen_step(run) is None
@@ -164,3 +164,4 @@ def test_a_diamond_clicked_on_a_drawing_the_server_has_replaced_still_chooses_it
     # a click on the chart as drawn now still goes through its callback
     send_widget_state(at, _loss_chart(at).proto.id, string_value=_clicked_diamond(3))
     assert chosen_step(run) == 3
+

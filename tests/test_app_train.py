@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import start_pause
+from conftest import send_widget_state, sidebar_step, start_pause
 from streamlit.testing.v1 import AppTest
 
 from charviz.checkpoint import to_bytes
@@ -156,7 +156,7 @@ def test_start_pause_resume_step_and_reset_change_the_state():
     assert step(at) == paused_at, "a paused run must not train"
     assert start_pause(at).label == "Resume"
 
-    at.button(key="sb_step").click().run()
+    sidebar_step(at).click().run()
     assert step(at) == paused_at + 1, "Step performs exactly one update"
     assert "paused" in state_line(at)
 
@@ -170,7 +170,7 @@ def test_step_on_a_running_run_pauses_it_first():
     at = app()
     start_pause(at).click().run()
     wait_for_steps(at, 2)
-    at.button(key="sb_step").click().run()
+    sidebar_step(at).click().run()
     assert "paused" in state_line(at)
     assert workspace(at).run._parked.wait(30)  # the step in progress and the one asked for are done
     at.run()
@@ -183,7 +183,7 @@ def test_step_on_a_running_run_pauses_it_first():
 def test_sidebar_numbers_are_the_runs_numbers():
     at = app()
     for _ in range(3):
-        at.button(key="sb_step").click().run()
+        sidebar_step(at).click().run()
     snap = workspace(at).run.snapshot()
     assert step(at) == snap.step == 3
     assert metric(at, "train bits/char") == f"{snap.last.bits:.3f}"
@@ -219,8 +219,8 @@ def test_a_reconnect_after_release_keeps_the_trained_weights():
 def test_train_page_shows_status_line_charts_and_sample():
     at = app("pages/train.py")
     assert "not started yet" in texts(at)
-    at.button(key="sb_step").click().run()
-    at.button(key="sb_step").click().run()
+    sidebar_step(at).click().run()
+    sidebar_step(at).click().run()
     body = texts(at)
     assert "step 2 ·" in body and "bits/char (train)" in body
     charts = {json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")}
@@ -232,7 +232,7 @@ def test_train_page_shows_status_line_charts_and_sample():
 def test_loss_chart_has_train_validation_and_uniform_guess():
     at = app("pages/train.py")
     for _ in range(3):
-        at.button(key="sb_step").click().run()
+        sidebar_step(at).click().run()
     spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
                 if json.loads(c.proto.spec)["layout"]["title"]["text"] == "loss")
     names = [t["name"] for t in spec["data"]]
@@ -256,7 +256,7 @@ def test_each_corpus_can_be_chosen(corpus):
         at.number_input(key="set_k").set_value(3).run()
         assert workspace(at).source.k == 3
         assert workspace(at).text == load_corpus("long-range", k=3) != load_corpus("long-range", k=8)
-    at.button(key="sb_step").click().run()
+    sidebar_step(at).click().run()
     assert step(at) == 1
 
 
@@ -307,8 +307,8 @@ def test_uploads_bad_and_good():
 
 def test_shape_change_on_a_trained_model_asks_before_resetting():
     at = app("pages/train.py")
-    at.button(key="sb_step").click().run()
-    at.button(key="sb_step").click().run()
+    sidebar_step(at).click().run()
+    sidebar_step(at).click().run()
     run = workspace(at).run
     at.select_slider(key="set_hidden").set_value(32).run()
     assert workspace(at).run is run and step(at) == 2, "a trained model is never thrown away silently"
@@ -335,7 +335,7 @@ def test_shape_change_before_training_applies_at_once():
 
 def test_learning_rate_clip_and_carry_apply_live_without_reset():
     at = app("pages/train.py")
-    at.button(key="sb_step").click().run()
+    sidebar_step(at).click().run()
     run = workspace(at).run
     at.select_slider(key="set_lr").set_value(0.02).run()
     at.toggle(key="set_clip_on").set_value(False).run()
@@ -347,7 +347,7 @@ def test_learning_rate_clip_and_carry_apply_live_without_reset():
     at.toggle(key="set_clip_on").set_value(True).run()
     at.select_slider(key="set_clip").set_value(1.0).run()
     assert run.trainer.config.clip == 1.0
-    at.button(key="sb_step").click().run()
+    sidebar_step(at).click().run()
     assert workspace(at).run.last.lr == 0.02
 
 
@@ -435,7 +435,7 @@ def test_checkpoint_upload_continues_a_model_and_rejects_garbage():
     assert not at.warning  # the widgets now show the loaded model: no reset pending
     for k, v in trainer.model.state_dict().items():
         assert torch.equal(ws.run.trainer.model.state_dict()[k], v)
-    at.button(key="sb_step").click().run()
+    sidebar_step(at).click().run()
     assert step(at) == 4
 
 
@@ -476,3 +476,22 @@ def test_checkpoint_file_name_names_a_step_only_when_it_cannot_change_before_the
 
     assert checkpoint_file_name("rnn", 128, 465, running=False) == "charviz-rnn128-step465.pt"
     assert checkpoint_file_name("rnn", 128, 9, running=True) == "charviz-rnn128.pt"  # the issue's step 9 vs 465
+
+
+def test_a_step_click_delivered_twice_trains_one_step():
+    """A Step click delivered again within the same interaction (tests/conftest.py send_widget_state) trains
+    one step, not two: the button is keyed by the Step clicks made so far, so the replayed one names no button
+    of the newest drawing (with one key, the replay called the newest drawing's callback: a second step)."""
+    at = app()
+    button = sidebar_step(at)
+    button.click().run()
+    assert workspace(at).run.wait_settled(30)
+    send_widget_state(at, button.id, trigger_value=True)
+    assert not at.exception, [e.value for e in at.exception]
+    assert workspace(at).run.wait_settled(30)
+    at.run()
+    assert step(at) == 1 == workspace(at).run.trainer.steps, "one Step click, one step"
+    sidebar_step(at).click().run()  # and the next click is a step of its own
+    assert workspace(at).run.wait_settled(30)
+    at.run()
+    assert step(at) == 2

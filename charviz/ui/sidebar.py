@@ -58,8 +58,12 @@ def start_or_pause(ws: Workspace, action: str, token: str) -> None:
         classroom.start(ws)  # within the server's cap on runs training at once
 
 
+STEP_CLICKS = "_sb_step_clicks"  # Step clicks acted on in this session: the Step button's key
+
+
 def step_once(ws: Workspace, token: str) -> None:
     if _first_time(token):
+        st.session_state[STEP_CLICKS] = st.session_state.get(STEP_CLICKS, 0) + 1
         pause_race()
         ws.run.step_once(wait=False)  # now, or right after the step in progress
         st.rerun()  # the whole app: a paused page (no live timer) must show the step too
@@ -134,8 +138,14 @@ def training_status() -> None:
             st.button(label, key=f"sb_{action}", type="primary", use_container_width=True,
                       icon=":material/pause:" if running else ":material/play_arrow:", on_click=start_or_pause,
                       args=(ws, action, token + action))
-        b2.button(t("sidebar.step_button"), key="sb_step", use_container_width=True, on_click=step_once,
-                  args=(ws, token + "step"), icon=":material/skip_next:", help=t("sidebar.step_help"))
+        # Step is keyed by the Step clicks so far: a replayed Step click names no button of the newest drawing
+        # (with one key, the replay called the newest drawing's step_once, whose token was new: two steps). Not
+        # by the step shown: a worker may not have made the step yet when the sidebar redraws. (The container
+        # keeps the CSS class .st-key-sb_step.)
+        with b2.container(key="sb_step"):
+            st.button(t("sidebar.step_button"), key=f"sb_step_{st.session_state.get(STEP_CLICKS, 0)}",
+                      use_container_width=True, on_click=step_once, args=(ws, token + "step"),
+                      icon=":material/skip_next:", help=t("sidebar.step_help"))
         classroom.notices(ws)
         classroom.share_panel(ws)
         classroom.watch_box()
