@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pytest
 
 from charviz.figures import loss_figure
 
@@ -47,3 +48,47 @@ def test_restores_are_drawn_as_lines_with_the_step_restored():
     fig = loss_figure(_rows([3.0] * 10), [], 20, restores=[(8, 5)])
     assert any(s.x0 == 8 and s.yref == "paper" for s in fig.layout.shapes)
     assert any("restored step 5" in a.text for a in fig.layout.annotations)
+
+
+def _label(fig, start: str):
+    return next(a for a in fig.layout.annotations if a.text.replace("<br>", " ").startswith(start))
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_reference_line_labels_sit_in_the_right_margin_where_no_data_can_cover_them(lang):
+    """The uniform guess's, the n-gram baseline's and the clip threshold's labels: right of the plot area (paper
+    x = 1, anchored at their left edge), at their line's height, in a right margin wide enough for their longest
+    line of text; two labels of one chart on either side of their lines (they never overlap)."""
+    from types import SimpleNamespace
+
+    from charviz import i18n
+    from charviz.figures import grad_norm_figure
+    from charviz.figures.style import CHAR_W, text_width
+
+    try:
+        i18n.set_language_resolver(lambda: lang)
+        rows = [{"step": i, "bits": 6.0 - i / 40, "grad_norm": 3.0 + i % 7, "grad_norm_clipped": 5.0,
+                 "clipped": i % 7 > 2, "applied": True} for i in range(1, 200)]
+        loss = loss_figure(rows, [], 65, baseline=SimpleNamespace(bits=2.31, n=3))
+        grad = grad_norm_figure(rows, 5.0)
+        starts = {"uniform": i18n.t("figures.uniform", v=65, bits="6.02").split(":")[0],
+                  "baseline": i18n.t("baseline.line", n=3, bits="2.31").split(" ")[0],
+                  "clip": i18n.t("figures.clip_threshold", clip="5").split(" ")[0]}
+        no_clip, alone = grad_norm_figure(rows, None), loss_figure(rows, [], 65)
+    finally:
+        i18n.set_language_resolver(lambda: i18n.DEFAULT_LANGUAGE)
+    uniform = math.log2(65)
+    cases = [("uniform", loss, uniform, "bottom"), ("baseline", loss, 2.31, "top"),
+             ("clip", grad, math.log10(5.0), "middle")]
+    for what, fig, y, anchor in cases:
+        a = _label(fig, starts[what])
+        assert (a.xref, a.x, a.xanchor) == ("paper", 1, "left") and a.xshift > 0, what  # outside the plot area
+        assert a.y == pytest.approx(y) and a.yanchor == anchor, what  # at its line, on its side of it
+        widest = max(text_width(line) for line in a.text.split("<br>")) * CHAR_W * a.font.size
+        assert fig.layout.margin.r >= a.xshift + widest, (what, fig.layout.margin.r, a.text)  # not cut off
+        assert fig.layout.margin.r <= 130, what  # (short lines: the plot keeps most of its width at 1280 px)
+        assert any(s.y0 == pytest.approx(10 ** y if what == "clip" else y) for s in fig.layout.shapes), what
+    # the uniform guess's label alone sits level with its line; without clipping no margin is taken from the plot
+    a = _label(alone, starts["uniform"])
+    assert (a.xref, a.x, a.xanchor, a.yanchor) == ("paper", 1, "left", "middle")
+    assert no_clip.layout.margin.r == 30 and not no_clip.layout.annotations

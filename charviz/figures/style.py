@@ -146,6 +146,27 @@ def _hline(y: float, color: str, text: str, xanchor: str, log: bool = False) -> 
     return shape, label
 
 
+MARGIN_LABEL_CHARS = 9  # a line of a margin label (characters; wide ones count WIDE_CHAR), broken at spaces
+MARGIN_LABEL_GAP = 6  # px between the plot's right edge and a margin label
+
+
+def _margin_hline(y: float, color: str, text: str, log: bool = False) -> tuple[dict, dict, int]:
+    """A dashed horizontal reference line across the plot with its label in the right margin, level with the
+    line, where no data point can cover it (a shape, an annotation, and the right margin in px it needs).
+
+    The label is broken into short lines (MARGIN_LABEL_CHARS) so that the margin stays narrow. On a log axis
+    plotly places shapes by value but annotations by log10(value)."""
+    shape = {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": y, "y1": y,
+             "line": {"color": color, "dash": "dash", "width": 2}}
+    text = wrap(text, MARGIN_LABEL_CHARS)
+    size = FONT_SIZE - 4
+    label = {"xref": "paper", "x": 1, "xanchor": "left", "xshift": MARGIN_LABEL_GAP, "align": "left",
+             "y": float(np.log10(y)) if log else y, "yanchor": "middle",
+             "text": text, "showarrow": False, "font": {"size": size, "color": color}}
+    chars = max(text_width(line) for line in text.split("<br>"))
+    return shape, label, int(chars * CHAR_W * size * font_scale()) + MARGIN_LABEL_GAP + 8
+
+
 def _log10_span(*arrays) -> tuple[float, float] | None:
     """log10 of the smallest and the largest positive finite magnitude in `arrays` (None: there is none)."""
     vals = np.concatenate([np.abs(np.asarray(a, dtype=np.float64)).ravel() for a in arrays])

@@ -8,9 +8,9 @@ import plotly.graph_objects as go
 from charviz.figures.style import (
     COLORS,
     FONT_SIZE,
-    _hline,
     _line,
     _log10_span,
+    _margin_hline,
     f32,
     figure,
 )
@@ -97,14 +97,20 @@ def loss_figure(history: list[dict], val_history: list[dict], vocab_size: int, h
                      "name": t("guard.above_chart", bits=f"{float(ay.max()):,.0f}"),  # not a snapshot step)
                      "hovertemplate": t("guard.above_hover") + "<extra></extra>",
                      "marker": {"color": COLORS["clipped"], "symbol": "triangle-up", "size": 11}})
-    shape, label = _hline(uniform, COLORS["reference"], t("figures.uniform", v=vocab_size, bits=f"{uniform:.2f}"),
-                          "right")
+    # the reference lines' labels in the right margin: the curves start at the uniform guess and cross the
+    # baseline, inside the plot they would cover the labels
+    shape, label, right = _margin_hline(uniform, COLORS["reference"],
+                                        t("figures.uniform", v=vocab_size, bits=f"{uniform:.2f}"))
     shapes, labels = [shape], [label]
     if baseline is not None:
-        shape, label = _hline(baseline.bits, COLORS["ngram"], t("baseline.line", n=baseline.n,
-                                                                 bits=f"{baseline.bits:.2f}"), "left")
+        shape, low, right_b = _margin_hline(baseline.bits, COLORS["ngram"], t("baseline.line", n=baseline.n,
+                                                                             bits=f"{baseline.bits:.2f}"))
         shapes.append(shape)
-        labels.append(label)
+        labels.append(low)
+        right = max(right, right_b)
+        # however close the two lines: the upper one's label above its line, the lower one's below
+        high, low = (label, low) if uniform >= baseline.bits else (low, label)
+        high["yanchor"], low["yanchor"] = "bottom", "top"
     for at, frm in restores:
         shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": at, "x1": at, "y0": 0, "y1": 1,
                        "line": {"color": COLORS["val"], "width": 2, "dash": "dot"}})
@@ -112,7 +118,7 @@ def loss_figure(history: list[dict], val_history: list[dict], vocab_size: int, h
                        "text": t("guard.restored_line", step=f"{frm:,}"), "showarrow": False,
                        "font": {"size": FONT_SIZE - 4, "color": COLORS["val"]}})
     return figure(data, t("figures.loss_title"), t("figures.training_step"), t("figures.bits_per_char"), height,
-                  {"yaxis": {"range": [0, top]}, "shapes": shapes, "annotations": labels})
+                  {"yaxis": {"range": [0, top]}, "shapes": shapes, "annotations": labels, "margin": {"r": right}})
 
 
 def _snapshot_marks(steps: np.ndarray, values: np.ndarray, marks) -> dict:
@@ -135,12 +141,14 @@ def grad_norm_figure(history: list[dict], clip: float | None, height: int = 440)
     """
     steps, before = _rows(history, "grad_norm")
     data = [_line(steps, before, t("figures.before_clipping"), COLORS["grad"], 2)]
-    shapes, annotations = [], []
+    shapes, annotations, margin = [], [], {}
     if clip is not None:
         _, after = _rows(history, "grad_norm_clipped")
         data.append(_line(steps, after, t("figures.after_clipping"), COLORS["train"], 2, line={"dash": "dot"}))
-        shape, label = _hline(clip, COLORS["clipped"], t("figures.clip_threshold", clip=f"{clip:g}"), "left", log=True)
-        shapes, annotations = [shape], [label]
+        # (its label in the right margin: the clipped norms lie on this line, they would cover it)
+        shape, label, right = _margin_hline(clip, COLORS["clipped"], t("figures.clip_threshold", clip=f"{clip:g}"),
+                                            log=True)
+        shapes, annotations, margin = [shape], [label], {"margin": {"r": right}}
     fired = [r for r in history if r.get("clipped")]
     if fired:
         data.append({"type": "scatter", "mode": "markers", "name": t("figures.clipping_fired", n=f"{len(fired):,}"),
@@ -162,7 +170,7 @@ def grad_norm_figure(history: list[dict], clip: float | None, height: int = 440)
     lo, hi = np.floor(lo), np.ceil(hi + 0.15)
     yaxis = {"type": "log", "exponentformat": "power", "dtick": 1, "range": [lo, max(hi, lo + 2)]}
     return figure(data, t("figures.grad_norm_title"), t("figures.training_step"), t("figures.grad_norm_axis"),
-                  height, {"yaxis": yaxis, "shapes": shapes, "annotations": annotations})
+                  height, {"yaxis": yaxis, "shapes": shapes, "annotations": annotations, **margin})
 
 
 def speed_figure(history: list[dict], height: int = 300) -> go.Figure:
