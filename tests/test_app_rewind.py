@@ -165,3 +165,33 @@ def test_a_diamond_clicked_on_a_drawing_the_server_has_replaced_still_chooses_it
     send_widget_state(at, _loss_chart(at).proto.id, string_value=_clicked_diamond(3))
     assert chosen_step(run) == 3
 
+
+def test_a_chosen_step_thinned_away_by_training_is_still_the_one_drawn():
+    """While the run trains the store thins its snapshots: the diamond next to the latest goes within a few
+    steps (charviz.snapshots). A step chosen then is pinned for the session: Predict draws the model as it was
+    at that step (its banner, its slider, its numbers), not the nearest snapshot left (the diamond-while-training
+    browser test saw Predict never say "as it was at step N")."""
+    from charviz.inspect import forward_trace
+    from charviz.model import CharRNN
+
+    at = app("pages/train.py")
+    run = workspace(at).run
+    run.snapshots.budget = 5  # a small store: thinning starts at once
+    for _ in range(6):
+        sidebar_step(at).click().run()
+    chosen = run.snapshots.steps[-2]  # (thinned away within a few steps)
+    weights = run.snapshots.get(chosen).state
+    send_widget_state(at, _loss_chart(at).proto.id, string_value=_clicked_diamond(chosen))
+    assert f"show the model at **step {chosen}**" in texts(at)
+    while chosen in run.snapshots.steps:  # training goes on until the store lets the chosen step go
+        sidebar_step(at).click().run()
+        assert run.trainer.steps < 100
+    now = run.trainer.steps
+    at.switch_page("pages/predict.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert f"as it was at **step {chosen}**" in texts(at) and f"(step {now})" in texts(at)
+    assert at.select_slider(key="rewind_slider_predict").value == chosen
+    model = CharRNN(run.trainer.model.vocab_size, run.trainer.model.hidden_size, run.trainer.model.cell)
+    model.load_state_dict(weights)
+    expect = forward_trace(model, run.trainer.vocab, "hell").next_probs
+    assert max(_decoded(_top_probs(at))) == pytest.approx(float(max(expect)), abs=1e-6)

@@ -24,6 +24,7 @@ from charviz.ui.chart_clicks import missed_selection
 
 NOW = "now"
 CHOSEN_KEY = "_rewind_chosen"  # {store uid: chosen step}; a store absent from it shows "now"
+PINNED_KEY = "_rewind_pinned"  # {store uid: the chosen step's WeightSnapshot}: kept while the store thins it
 MODELS_KEY = "_rewind_models"  # (store identity, step) -> frozen CharRNN, the last few
 MARKS_DRAWING_KEY = "_rewind_marks_drawing"  # counts the choices: part of the loss chart's key
 
@@ -44,12 +45,31 @@ def chosen_step(run) -> int | None:
 
 
 def choose(run, step: int | None) -> None:
+    """Choose `step` (None: now) for this run. The chosen snapshot is pinned in the session: while the run
+    trains, the store thins its snapshots (a diamond chosen next to the latest one goes within a few steps),
+    and the pages must still draw the step the user chose, not the nearest one left. A step already thinned
+    away when the choice arrives is the nearest kept one (what the pages then say and draw)."""
     chosen = st.session_state.setdefault(CHOSEN_KEY, {})
-    before = chosen.get(run.snapshots.uid)
+    pinned = st.session_state.setdefault(PINNED_KEY, {})
+    uid = run.snapshots.uid
+    before = chosen.get(uid)
+    if step is not None and (pinned.get(uid) is None or pinned[uid].step != step):
+        try:
+            kept = run.snapshots.get(int(step))
+        except KeyError:
+            kept = run.snapshots.nearest(int(step))
+        if kept is None:
+            step = None
+        else:
+            step = kept.step
+            pinned[uid] = kept
+            for old in list(pinned)[:-4]:  # a few runs (main, hello, a reset's), not every one of a session
+                pinned.pop(old)
     if step is None:
-        chosen.pop(run.snapshots.uid, None)
+        chosen.pop(uid, None)
+        pinned.pop(uid, None)
     else:
-        chosen[run.snapshots.uid] = int(step)
+        chosen[uid] = int(step)
     if chosen.get(run.snapshots.uid) != before:  # the loss chart's next drawing is a new element: no diamond
         st.session_state[MARKS_DRAWING_KEY] = st.session_state.get(MARKS_DRAWING_KEY, 0) + 1  # left selected
 
@@ -57,7 +77,11 @@ def choose(run, step: int | None) -> None:
 def frozen_from(store: SnapshotStore, step: int, like: CharRNN) -> CharRNN:
     """A frozen model (eval, no grad) with the weights kept at `step` (the nearest kept step if thinned)."""
     cache = st.session_state.setdefault(MODELS_KEY, {})
-    snap = store.get(step) if step in store.steps else store.nearest(step)
+    pinned = st.session_state.get(PINNED_KEY, {}).get(store.uid)
+    if pinned is not None and pinned.step == step:
+        snap = pinned  # (thinned away from the store meanwhile, perhaps)
+    else:
+        snap = store.get(step) if step in store.steps else store.nearest(step)
     key = (store.uid, snap.step)
     m = cache.get(key)
     if m is None:
@@ -108,10 +132,14 @@ def rewind_slider(page: str, run=None, help_text: str | None = None, label: str 
         run = get_workspace().run
     kept = run.snapshots.steps
     chosen = chosen_step(run)
-    if chosen is not None and chosen not in kept:  # thinned away meanwhile: the nearest kept one
-        near = run.snapshots.nearest(chosen)
-        chosen = near.step if near is not None else None
-        choose(run, chosen)
+    pinned = st.session_state.get(PINNED_KEY, {}).get(run.snapshots.uid)
+    if chosen is not None and chosen not in kept:
+        if pinned is not None and pinned.step == chosen:
+            kept = sorted([*kept, chosen])  # thinned away from the store, pinned for this session: still there
+        else:  # (chosen without a pin: the nearest kept one)
+            near = run.snapshots.nearest(chosen)
+            chosen = near.step if near is not None else None
+            choose(run, chosen)
     options = [s for s in kept if s != run.trainer.steps] + [NOW]  # the live step is "now"
     key = f"rewind_slider_{page}"
     st.session_state[key] = NOW if chosen is None or chosen not in options else chosen
