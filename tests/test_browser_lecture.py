@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from charviz import i18n, lecture
-from tests.test_browser_train import no_exception, shot, wait_step_above
+from tests.test_browser_train import no_exception, shot, sidebar_button, wait_step_above
 
 pytestmark = pytest.mark.browser
 
@@ -55,11 +55,8 @@ def test_demo_link_lecture_walk_and_korean(page, app_server):
     body.get_by_text("colour=red").wait_for(timeout=TIMEOUT_MS)  # the unknown parameter is named
     assert header(page) == i18n.t("lecture.c1_title")
     shot(page, "lecture-link")
-    # pause before walking the chapters: with the run training, the live fragments redraw every second, and
-    # a click that lands while one redraws was seen to be lost once in CI-like load (a Streamlit race, reported)
-    sidebar.locator(".st-key-sb_start_pause button").click()
-    sidebar.get_by_text("paused").wait_for(timeout=TIMEOUT_MS)
-
+    # the chapters are walked WHILE the run trains: the live fragments redraw every second, and each click moves
+    # exactly one chapter (a click delivered twice once went two; the buttons are keyed by their chapter)
     for n in range(2, lecture.LAST + 1):
         page.locator(".st-key-lecture_next_top button").click()
         page.wait_for_function("t => document.querySelector('[data-testid=\"stMain\"] h2')?.innerText === t",
@@ -67,8 +64,14 @@ def test_demo_link_lecture_walk_and_korean(page, app_server):
         page.wait_for_function(f"() => new URL(location.href).searchParams.get('chapter') === '{n}'",
                                timeout=TIMEOUT_MS)
         no_exception(page)
+        assert sidebar_button(page, "Pause").count() == 1, "the run must train on while the chapters change"
     page.locator(".st-key-lecture_prev_bottom button").click()
     page.wait_for_function("() => new URL(location.href).searchParams.get('chapter') === '7'", timeout=TIMEOUT_MS)
+    page.wait_for_function("t => document.querySelector('[data-testid=\"stMain\"] h2')?.innerText === t",
+                           arg=i18n.t("lecture.c7_title"), timeout=TIMEOUT_MS)
+    step = wait_step_above(page, step, TIMEOUT_MS)  # it trained all along
+    sidebar.locator(".st-key-sb_start_pause button").click()
+    sidebar.get_by_text("paused").wait_for(timeout=TIMEOUT_MS)
 
     sidebar.get_by_text("한국어", exact=True).click()
     ko = i18n.t("lecture.c7_title", lang="ko")
