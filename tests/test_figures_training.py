@@ -92,3 +92,20 @@ def test_reference_line_labels_sit_in_the_right_margin_where_no_data_can_cover_t
     a = _label(alone, starts["uniform"])
     assert (a.xref, a.x, a.xanchor, a.yanchor) == ("paper", 1, "left", "middle")
     assert no_clip.layout.margin.r == 30 and not no_clip.layout.annotations
+
+
+def test_the_gradient_norm_axis_labels_every_decade_while_they_fit_and_every_few_when_diverging():
+    """A diverging run's norm spans 10^-1..10^12: 14 labels in a 300 px axis overlap on a projector, so every
+    2nd power of ten is labelled then (at most 8 labels); a normal run keeps one label per power of ten."""
+    from charviz.figures import grad_norm_figure
+
+    def history(norms):
+        return [{"step": i + 1, "grad_norm": g, "grad_norm_clipped": min(g, 5.0), "applied": True}
+                for i, g in enumerate(norms)]
+
+    calm = grad_norm_figure(history(np.linspace(0.2, 8.0, 200)), 5.0).layout.yaxis
+    assert calm.dtick == 1 and calm.type == "log"
+    wild = grad_norm_figure(history(np.r_[np.linspace(0.2, 3.0, 100), 3e11, 2e3]), None).layout.yaxis
+    lo, hi = wild.range
+    assert hi - lo >= 12  # the whole span is shown ...
+    assert wild.dtick >= 2 and (hi - lo) / wild.dtick + 1 <= 8  # ... with at most 8 labels

@@ -37,9 +37,15 @@ def _log_axis(*arrays, length_px: float = 300) -> dict:
     span = _log10_span(*arrays)
     if span is None:
         return dict(_LOG)
+    return {**_LOG, "dtick": decade_step(span[1] - span[0], length_px)}
+
+
+def decade_step(decades: float, length_px: float = 300) -> int:
+    """Label every n-th power of ten on a log axis spanning `decades` along `length_px`: every one when their
+    labels fit at the session's font size, else every few (a diverging run's gradient norm spans 13 decades)."""
     room = 1.9 * FONT_SIZE * font_scale()  # px a label like 10⁻¹⁰ needs along a vertical axis (with a gap)
     fit = max(2, int(length_px / room))
-    return {**_LOG, "dtick": max(1, int(np.ceil((span[1] - span[0] + 1) / fit)))}
+    return max(1, int(np.ceil((decades + 1) / fit)))
 _TOP_LEGEND = {"legend": LEGEND_ABOVE}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from charviz.figures.gradients import decade_step
 from charviz.figures.style import COLORS, _hline, _line, _log10_span, f32, figure
 from charviz.figures.training import MAX_POINTS, smooth
 from charviz.i18n import t
@@ -69,7 +70,8 @@ def race_grad_figure(probe: dict[str, np.ndarray], height: int = 400) -> go.Figu
         else None
     lo, hi = span or (-3.0, 0.0)
     lo, hi = np.floor(lo), np.ceil(hi + 0.15)
-    yaxis = {"type": "log", "exponentformat": "power", "dtick": 1, "range": [lo, max(hi, lo + 2)]}
+    hi = max(hi, lo + 2)  # (every power of ten labelled while they fit: decade_step)
+    yaxis = {"type": "log", "exponentformat": "power", "dtick": decade_step(hi - lo), "range": [lo, hi]}
     return figure(data, t("race.grad_title"), t("race.back_axis"), t("race.grad_axis"), height,
                   {"yaxis": yaxis, "xaxis": {"autorange": "reversed"}})
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from charviz.figures.gradients import decade_step
 from charviz.figures.style import (
     COLORS,
     FONT_SIZE,
@@ -168,7 +169,8 @@ def grad_norm_figure(history: list[dict], clip: float | None, height: int = 440)
     if clip is not None:
         lo, hi = min(lo, np.log10(clip)), max(hi, np.log10(clip))
     lo, hi = np.floor(lo), np.ceil(hi + 0.15)
-    yaxis = {"type": "log", "exponentformat": "power", "dtick": 1, "range": [lo, max(hi, lo + 2)]}
+    hi = max(hi, lo + 2)  # (every power of ten labelled while they fit: decade_step)
+    yaxis = {"type": "log", "exponentformat": "power", "dtick": decade_step(hi - lo), "range": [lo, hi]}
     return figure(data, t("figures.grad_norm_title"), t("figures.training_step"), t("figures.grad_norm_axis"),
                   height, {"yaxis": yaxis, "shapes": shapes, "annotations": annotations, **margin})
 
