@@ -24,6 +24,7 @@ import re
 
 import pytest
 from playwright.sync_api import expect
+from test_browser_lecture import nav_button
 from test_browser_train import ARTIFACTS, TIMEOUT_MS, no_exception, shot, sidebar_button, wait_idle, wait_step_above
 
 pytestmark = pytest.mark.browser
@@ -175,8 +176,8 @@ def lecture_to(page, n: int) -> None:
         if now == n:
             return
         name = "lecture_next_top" if now < n else "lecture_prev_top"
-        button = page.locator(f".st-key-{name} button")
         wait_idle(page)
+        button = nav_button(page, name)  # (one button in its container: see test_browser_lecture.nav_button)
         expect(button).to_be_enabled(timeout=TIMEOUT_MS)  # (drawn by the run that wrote the address)
         button.click()
         page.wait_for_function("n => !location.search.includes('chapter=' + n)", arg=now, timeout=TIMEOUT_MS)

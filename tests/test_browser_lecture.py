@@ -35,6 +35,15 @@ def wait_idle(page, timeout_ms: int = TIMEOUT_MS) -> None:
     page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
 
 
+def nav_button(page, name: str):
+    """The Lecture's `name` button ("lecture_next_top" ...) once its container holds one: the buttons are keyed
+    by their chapter (charviz/ui/lecture.py), and while a slow browser redraws, the previous chapter's may
+    still be there beside the new one (a click on it names no button of the new drawing)."""
+    page.wait_for_function(f"() => document.querySelectorAll('.st-key-{name} button').length === 1",
+                           timeout=TIMEOUT_MS)
+    return page.locator(f".st-key-{name} button")
+
+
 def chapter_in_url(page) -> str:
     return parse_qs(urlsplit(page.url).query).get("chapter", [""])[0]
 
@@ -58,14 +67,14 @@ def test_demo_link_lecture_walk_and_korean(page, app_server):
     # the chapters are walked WHILE the run trains: the live fragments redraw every second, and each click moves
     # exactly one chapter (a click delivered twice once went two; the buttons are keyed by their chapter)
     for n in range(2, lecture.LAST + 1):
-        page.locator(".st-key-lecture_next_top button").click()
+        nav_button(page, "lecture_next_top").click()
         page.wait_for_function("t => document.querySelector('[data-testid=\"stMain\"] h2')?.innerText === t",
                                arg=i18n.t(f"lecture.c{n}_title"), timeout=TIMEOUT_MS)
         page.wait_for_function(f"() => new URL(location.href).searchParams.get('chapter') === '{n}'",
                                timeout=TIMEOUT_MS)
         no_exception(page)
         assert sidebar_button(page, "Pause").count() == 1, "the run must train on while the chapters change"
-    page.locator(".st-key-lecture_prev_bottom button").click()
+    nav_button(page, "lecture_prev_bottom").click()
     page.wait_for_function("() => new URL(location.href).searchParams.get('chapter') === '7'", timeout=TIMEOUT_MS)
     page.wait_for_function("t => document.querySelector('[data-testid=\"stMain\"] h2')?.innerText === t",
                            arg=i18n.t("lecture.c7_title"), timeout=TIMEOUT_MS)
