@@ -109,3 +109,16 @@ def test_the_gradient_norm_axis_labels_every_decade_while_they_fit_and_every_few
     lo, hi = wild.range
     assert hi - lo >= 12  # the whole span is shown ...
     assert wild.dtick >= 2 and (hi - lo) / wild.dtick + 1 <= 8  # ... with at most 8 labels
+
+
+def test_with_diamonds_drawn_only_the_diamonds_take_the_pointer():
+    """A click on the loss chart chooses a kept snapshot: with diamonds drawn, no line point (train, smoothed,
+    validation) can be hovered, so the point a click lands on is always a diamond; without diamonds, the lines
+    keep their hover."""
+    hist = [{"step": i, "bits": 3 - i / 1000} for i in range(1, 600)]
+    val = [{"step": i, "val_bits": 2.9 - i / 1000} for i in range(50, 600, 50)]
+    fig = loss_figure(hist, val, 40, marks=[100, 200, 300, 400, 500])
+    hoverable = [d.name for d in fig.data if d.hoverinfo != "skip"]
+    assert hoverable == ["kept snapshots"], hoverable
+    plain = loss_figure(hist, val, 40)
+    assert all(d.hoverinfo != "skip" for d in plain.data)

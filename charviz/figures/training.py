@@ -69,14 +69,16 @@ def loss_figure(history: list[dict], val_history: list[dict], vocab_size: int, h
     data, above_x, above_y = [], [], []
     trend = smooth(bits)
     trend = np.where(trend > top, np.nan, trend)
+    # the snapshot diamonds sit on the train curves: with diamonds drawn, the lines give up hover, so that a
+    # click at a diamond picks the diamond (a line point wins the tie and selects nothing); the diamonds' hover
+    # gives the smoothed loss instead. The validation curve too: late in a run its points sit among the
+    # diamonds, and a pointer resting there while the chart was redrawn hovered a validation point, whose click
+    # chose nothing (1 of 5 browser runs)
+    skip = {"hoverinfo": "skip"} if marks is not None and len(marks) > 0 else {}
     if len(steps):
         over = np.isfinite(bits) & (bits > top)
         above_x.append(steps[over])
         above_y.append(bits[over])
-        # the snapshot diamonds sit on the train curves: with diamonds drawn, the two lines give up hover, so
-        # that a click at a diamond picks the diamond (a line point wins the tie and selects nothing); the
-        # diamonds' hover gives the smoothed loss instead
-        skip = {"hoverinfo": "skip"} if marks is not None and len(marks) > 0 else {}
         data.append(_line(steps, np.where(over, np.nan, bits), t("figures.train_each"), COLORS["train"], 1,
                           opacity=0.35, **skip))
         data.append(_line(steps, trend, t("figures.train_smoothed"), COLORS["train"], 3, **skip))
@@ -86,7 +88,7 @@ def loss_figure(history: list[dict], val_history: list[dict], vocab_size: int, h
         above_x.append(vs[over])
         above_y.append(vb[over])
         data.append(_line(vs, np.where(over, np.nan, vb), t("figures.validation"), COLORS["val"], 3,
-                          mode="lines+markers", marker={"size": 7}))
+                          mode="lines+markers", marker={"size": 7}, **skip))
     if marks is not None and len(marks) and len(steps):
         data.append(_snapshot_marks(steps, trend, marks))
     ax = np.concatenate(above_x) if above_x else f32([])
