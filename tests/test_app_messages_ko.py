@@ -66,11 +66,22 @@ def test_the_same_error_follows_a_language_switch():
     assert "스텝이 거부되었습니다" in at.sidebar.error[0].value
 
 
-def test_a_korean_watcher_reads_an_english_owners_error_in_korean(reader):
+def _korean_watcher(code: str):
+    """A new session opening ?watch=CODE&lang=ko, drawn once (no exception)."""
     from streamlit.testing.v1 import AppTest
 
-    from charviz.share import default_registry
     from tests.test_app_train import APP, TIMEOUT
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["watch"] = code
+    at.query_params["lang"] = "ko"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_korean_watcher_reads_an_english_owners_error_in_korean(reader):
+    from charviz.share import default_registry
     from tests.test_core_share import small_run
 
     owner_run = small_run(2)  # (an English session's run: its error is kept as key and parameters)
@@ -79,11 +90,7 @@ def test_a_korean_watcher_reads_an_english_owners_error_in_korean(reader):
     code = default_registry().share(owner_run, {"label": "hello", "sample": "hello"})
     reader("ko")
     try:
-        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-        at.query_params["watch"] = code
-        at.query_params["lang"] = "ko"
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
+        at = _korean_watcher(code)
         text = sidebar_text(at)
         assert "소유자의 학습이 스스로 일시 정지했습니다: 스텝이 거부되었습니다: " in text, text
         assert "step refused" not in text
@@ -210,11 +217,8 @@ def test_a_refused_race_keeps_the_sessions_race_and_a_raised_budget_sets_it_up(m
 def test_a_korean_watcher_reads_an_english_owners_text_label_in_korean(reader):
     """The owner (English) trains on an uploaded file and shares; the label travels as key and parameters, so a
     Korean watcher reads "올린 파일: poem.txt" where the owner reads "upload: poem.txt"."""
-    from streamlit.testing.v1 import AppTest
-
     from charviz.escape import md
     from charviz.share import default_registry
-    from tests.test_app_train import APP, TIMEOUT
 
     owner = app("pages/train.py", lang="en")
     owner.radio(key="set_kind").set_value("upload").run()
@@ -227,11 +231,7 @@ def test_a_korean_watcher_reads_an_english_owners_text_label_in_korean(reader):
     assert "text: **upload: poem.txt**" in "\n".join(c.value for c in owner.sidebar.caption)
     reader("ko")
     try:
-        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-        at.query_params["watch"] = code
-        at.query_params["lang"] = "ko"
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
+        at = _korean_watcher(code)
         captions = "\n".join(c.value for c in at.sidebar.caption)
         assert f"텍스트: **{md(f'공유: 올린 파일: poem.txt ({code})')}**" in captions, captions
         assert "upload" not in captions and "shared" not in captions
