@@ -53,7 +53,7 @@ def test_race_page_steps_fairly_and_draws_three_curves():
     loss = charts["training loss"]
     names = [d["name"] for d in loss["data"] if d.get("showlegend", True) is not False]
     assert names == ["RNN", "LSTM", "GRU"]
-    assert "uniform guess" in loss["layout"]["annotations"][0]["text"]
+    assert "uniform guess" in loss["layout"]["annotations"][0]["text"].replace("<br>", " ")  # (in the margin)
     assert [d["name"] for d in charts["key recalled at the recall step"]["data"]] == ["RNN", "LSTM", "GRU"]
     grad = charts["‖∂L_T/∂h_t‖ for the probe line"]
     assert grad["layout"]["yaxis"]["type"] == "log" and len(grad["data"]) == 3

@@ -122,3 +122,28 @@ def test_with_diamonds_drawn_only_the_diamonds_take_the_pointer():
     assert hoverable == ["kept snapshots"], hoverable
     plain = loss_figure(hist, val, 40)
     assert all(d.hoverinfo != "skip" for d in plain.data)
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_the_race_charts_reference_labels_sit_in_the_right_margin_too(lang):
+    """The Race's uniform guess (the loss curves start on it) and chance (the recall curves cross it): labels
+    right of the plot area at their line's height, in a margin wide enough for them."""
+    from charviz import i18n
+    from charviz.figures import race_loss_figure, race_recall_figure, sweep_figure
+    from charviz.figures.style import CHAR_W, text_width
+
+    try:
+        i18n.set_language_resolver(lambda: lang)
+        hist = {c: [{"step": i, "bits": 4.0 - i / 100} for i in range(1, 100)] for c in ("rnn", "lstm", "gru")}
+        evals = {c: [{"step": i, "recall": min(1.0, i / 50)} for i in range(10, 100, 10)] for c in hist}
+        figs = {"loss": (race_loss_figure(hist, 16), 4.0),
+                "recall": (race_recall_figure(evals, 0.25), 0.25),
+                "sweep": (sweep_figure({2: {"rnn": 0.9, "lstm": 1.0, "gru": 1.0}, 8: {"rnn": 0.3}}, 500, 0.25), 0.25)}
+    finally:
+        i18n.set_language_resolver(lambda: i18n.DEFAULT_LANGUAGE)
+    for what, (fig, y) in figs.items():
+        (a,) = fig.layout.annotations
+        assert (a.xref, a.x, a.xanchor) == ("paper", 1, "left") and a.xshift > 0, what
+        assert a.y == pytest.approx(y), what
+        widest = max(text_width(line) for line in a.text.split("<br>")) * CHAR_W * a.font.size
+        assert fig.layout.margin.r >= a.xshift + widest, (what, fig.layout.margin.r, a.text)

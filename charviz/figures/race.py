@@ -10,7 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from charviz.figures.gradients import decade_step
-from charviz.figures.style import COLORS, _hline, _line, _log10_span, f32, figure
+from charviz.figures.style import COLORS, _line, _log10_span, _margin_hline, f32, figure
 from charviz.figures.training import MAX_POINTS, smooth
 from charviz.i18n import t
 
@@ -36,11 +36,12 @@ def race_loss_figure(history: dict[str, list[dict]], vocab_size: int, height: in
             finite = y[np.isfinite(y)]
             top = max(top, float(finite.max()) if finite.size else 0.0)
     uniform = float(np.log2(max(vocab_size, 2)))
-    shape, label = _hline(uniform, COLORS["reference"], t("race.uniform", v=vocab_size, bits=f"{uniform:.2f}"),
-                          "right")
+    # (the reference lines' labels in the right margin: the curves start at the uniform guess and cross chance)
+    shape, label, right = _margin_hline(uniform, COLORS["reference"],
+                                        t("race.uniform", v=vocab_size, bits=f"{uniform:.2f}"))
     yaxis = {"range": [0, min(max(uniform * 1.15, top * 1.05), uniform * 2.5)]}
     return figure(data, t("race.loss_title"), t("race.step_axis"), t("race.bits_axis"), height,
-                  {"yaxis": yaxis, "shapes": [shape], "annotations": [label]})
+                  {"yaxis": yaxis, "shapes": [shape], "annotations": [label], "margin": {"r": right}})
 
 
 def race_recall_figure(evals: dict[str, list[dict]], chance: float, height: int = 400) -> go.Figure:
@@ -50,10 +51,10 @@ def race_recall_figure(evals: dict[str, list[dict]], chance: float, height: int 
         rows = _thin(rows)
         data.append(_line(f32([r["step"] for r in rows]), f32([r["recall"] for r in rows]), CELL_NAMES[cell],
                           COLORS[cell], 3, mode="lines+markers", marker={"size": 5}))
-    shape, label = _hline(chance, COLORS["reference"], t("race.chance", chance=f"{100 * chance:.0f}%"), "right")
+    shape, label, right = _margin_hline(chance, COLORS["reference"], t("race.chance", chance=f"{100 * chance:.0f}%"))
     yaxis = {"range": [0, 1.05], "tickformat": ".0%"}
     return figure(data, t("race.recall_title"), t("race.step_axis"), t("race.recall_axis"), height,
-                  {"yaxis": yaxis, "shapes": [shape], "annotations": [label]})
+                  {"yaxis": yaxis, "shapes": [shape], "annotations": [label], "margin": {"r": right}})
 
 
 def race_grad_figure(probe: dict[str, np.ndarray], height: int = 400) -> go.Figure:
@@ -84,7 +85,7 @@ def sweep_figure(done: dict[int, dict[str, float]], budget: int, chance: float, 
         ys = [done[k].get(cell, np.nan) for k in ks]
         data.append(_line(f32(ks), f32(ys), CELL_NAMES[cell], COLORS[cell], 3, mode="lines+markers",
                           marker={"size": 10}))
-    shape, label = _hline(chance, COLORS["reference"], t("race.chance", chance=f"{100 * chance:.0f}%"), "right")
+    shape, label, right = _margin_hline(chance, COLORS["reference"], t("race.chance", chance=f"{100 * chance:.0f}%"))
     yaxis = {"range": [0, 1.05], "tickformat": ".0%"}
     return figure(data, t("race.sweep_title", budget=f"{budget:,}"), t("race.k_axis"), t("race.recall_axis"),
-                  height, {"yaxis": yaxis, "shapes": [shape], "annotations": [label]})
+                  height, {"yaxis": yaxis, "shapes": [shape], "annotations": [label], "margin": {"r": right}})
