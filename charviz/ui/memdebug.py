@@ -209,6 +209,7 @@ def report() -> dict:
         "tensors": tensors,
         "threads": sorted(collections.Counter(_thread_kind(t.name) for t in threading.enumerate()).items()),
         "child_processes": _children(),
+        "exited_unreaped_children": _zombies(),
         "streamlit": _streamlit_stores(),
         "leftover_sessions": _leftover_sessions(),
     }
@@ -243,11 +244,28 @@ def _children() -> list[str]:
         return out
     for pid in pids:
         try:
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                continue  # exited (its memory is freed), not yet reaped: not a live process (see _zombies)
             cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
+        except (OSError, IndexError):
             continue
         out.append(cmd[-120:])
     return out
+
+
+def _zombies() -> int:
+    """Child processes that have exited but are not reaped yet (they hold no memory, only a process entry)."""
+    try:
+        pids = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
+    except OSError:
+        return 0
+    n = 0
+    for pid in pids:
+        try:
+            n += Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        except (OSError, IndexError):
+            pass
+    return n
 
 
 def _thread_kind(name: str) -> str:
