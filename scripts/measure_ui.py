@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from conftest import CHROMIUM, CHROMIUM_ARGS, running_server  # noqa: E402
+from conftest import CHROMIUM, CHROMIUM_ARGS, LIVE_DRAWN, running_server  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 CLICK_JS = """([want]) => new Promise(resolve => {
@@ -45,12 +45,13 @@ CLICK_JS = """([want]) => new Promise(resolve => {
 
 IDLE_JS = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
 
-# the page is done: its title and its first chart are drawn and no script run is going on; returns the time
+# the page is done: its title and its first chart are drawn, every live chart (charviz.ui.live_chart) has drawn
+# its figure, and no script run is going on; returns the time
 PAGE_DONE_JS = """([title]) => {
     const h = document.querySelector('h1');
     const done = !!h && h.innerText.trim().startsWith(title) && !!document.querySelector('.js-plotly-plot .main-svg')
-        && !document.querySelector('[data-testid="stStatusWidget"]');
-    return done ? performance.now() : false; }"""
+        && __LIVE_DRAWN__ && !document.querySelector('[data-testid="stStatusWidget"]');
+    return done ? performance.now() : false; }""".replace("__LIVE_DRAWN__", LIVE_DRAWN)
 
 # the time stamp of the last click's input event (when the browser received it, before any queueing on its
 # main thread): the start of a page switch as the user experiences it

@@ -102,6 +102,26 @@ def send_widget_state(at, widget_id: str, **value):
     return at._run(states)
 
 
+def charts(at) -> list[tuple[str, dict, str]]:
+    """Every chart of an AppTest run as (key, plotly figure dict, element id): st.plotly_chart's and the live
+    charts' (charviz.ui.live_chart: a component whose args carry the figure's JSON)."""
+    import json
+
+    out = [(c.key or "", json.loads(c.proto.spec), c.proto.id) for c in at.get("plotly_chart")]
+    for c in at.get("component_instance"):
+        if c.proto.component_name.endswith("live_chart.live_chart"):
+            out.append((c.proto.id.split("-", 2)[2], json.loads(json.loads(c.proto.json_args)["spec"]), c.proto.id))
+    return out
+
+
+def click_live_chart(at, element_id: str, step: int, click: str = "1"):
+    """Run the app as the browser does after a click on a live chart's point whose customdata is `step` (the
+    frame sends {"step", "click"}; `click` names the click: the same one sent again is not a new click)."""
+    import json
+
+    return send_widget_state(at, element_id, json_value=json.dumps({"step": step, "click": click}))
+
+
 def start_pause(at):
     """The sidebar's Start/Resume or Pause button in an AppTest (one key per action, see charviz/ui/sidebar.py;
     a watcher's disabled one is "sb_start_pause")."""
@@ -120,6 +140,15 @@ def sidebar_step(at):
 
 # ---------------------------------------------------------------------------------------------------------
 # real server + real browser
+
+
+# The live charts (charviz.ui.live_chart) are all drawn: each one's frame has put its chart into the page and
+# plotly has drawn a figure there (a JS expression, true or false)
+LIVE_DRAWN = """(() => {
+    const frames = [...document.querySelectorAll('iframe')].filter(f => f.src.includes('live_chart'));
+    const drawn = [...document.querySelectorAll('.charviz-live-chart > div')]
+      .filter(gd => Number(gd.dataset.drawn || 0) > 0);
+    return drawn.length >= frames.length; })()"""
 
 
 def free_port() -> int:

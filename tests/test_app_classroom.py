@@ -7,6 +7,7 @@ import signal
 import time
 
 import pytest
+from conftest import charts
 
 from charviz.cap import default_cap
 from tests.test_app_train import app, start_pause, step, workspace
@@ -134,7 +135,7 @@ def test_watching_a_shared_run_from_the_address_is_read_only_and_leaving_gives_t
     assert any("only its owner" in i.value for i in at.info)
     keys = [w.key for w in at.select_slider] + [w.key for w in at.selectbox] + [w.key for w in at.toggle]
     assert not {"set_lr", "set_hidden", "set_cell", "set_clip_on"} & set(keys)  # no settings for a watcher
-    assert any((c.key or "").startswith("loss_chart") for c in at.get("plotly_chart"))  # (loss_chart_<n>)
+    assert any(key == "loss_chart_live" and spec["data"] for key, spec, _ in charts(at))  # (the shared run's)
     # the Predict page: the shared model with the watcher's own prefix
     at.switch_page("pages/predict.py").run()
     assert not at.exception

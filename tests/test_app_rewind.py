@@ -6,15 +6,14 @@ import json
 
 import numpy as np
 import pytest
-from conftest import send_widget_state, sidebar_step
+from conftest import charts, click_live_chart, sidebar_step
 
 from tests.test_app_hello import step_button
 from tests.test_app_train import app, texts, workspace
 
 
 def _spec(at, title: str) -> dict:
-    return next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
-                if json.loads(c.proto.spec)["layout"]["title"]["text"] == title)
+    return next(spec for _, spec, _ in charts(at) if spec["layout"]["title"]["text"] == title)
 
 
 def test_train_page_draws_the_ngram_baseline_and_the_kept_snapshots():
@@ -126,21 +125,14 @@ def test_hidden_page_slider_draws_the_kept_model():
     assert np.allclose(_heatmap_z(at), now)
 
 
-def _loss_chart(at):
-    return next(c for c in at.get("plotly_chart") if json.loads(c.proto.spec)["layout"]["title"]["text"] == "loss")
+def _loss_chart_id(at) -> str:
+    return next(eid for _, spec, eid in charts(at) if spec["layout"]["title"]["text"] == "loss")
 
 
-def _clicked_diamond(step: int) -> str:
-    """A click on the kept-snapshot diamond of `step`, as the frontend sends it (a plotly chart's selection)."""
-    point = {"curve_number": 3, "point_number": step, "point_index": step, "x": step, "y": 1.0,
-             "customdata": [step]}
-    return json.dumps({"selection": {"points": [point], "point_indices": [step], "box": [], "lasso": []}})
-
-
-def test_a_diamond_clicked_on_a_drawing_the_server_has_replaced_still_chooses_its_step():
-    """While the run trains the loss chart is redrawn every second, and Streamlit 1.67 makes each drawing a new
-    element (its id hashes the figure). A click on the drawing the user saw, arriving after the next one, used to
-    be lost; it chooses its step, once (the browser may send that state again)."""
+def test_a_diamond_click_chooses_its_step_once_on_the_chart_redrawn_in_place():
+    """The loss chart is a live chart (charviz.ui.live_chart): while the run trains it keeps its element and is
+    redrawn in place. A click on a diamond chooses its step (also when the chart has been redrawn since), once:
+    the same click sent again by the browser does not choose it again after "now"."""
     from charviz.ui.rewind import CHOSEN_KEY
 
     def chosen_step(run):
@@ -149,22 +141,24 @@ def test_a_diamond_clicked_on_a_drawing_the_server_has_replaced_still_chooses_it
     at = app("pages/train.py")
     for _ in range(5):
         sidebar_step(at).click().run()
-    seen = _loss_chart(at).proto.id  # the drawing on the user's screen
-    sidebar_step(at).click().run()  # the run moves on: the server redraws the chart
-    assert _loss_chart(at).proto.id != seen  # (a new element: Streamlit 1.67 hashes the figure into the id)
+    seen = _loss_chart_id(at)  # the drawing on the user's screen
+    before = _spec(at, "loss")["data"][0]
+    sidebar_step(at).click().run()  # the run moves on: the server redraws the chart, in the same element
+    assert _loss_chart_id(at) == seen and _spec(at, "loss")["data"][0] != before
     run = workspace(at).run
     assert 2 in run.snapshots.steps and chosen_step(run) is None
-    send_widget_state(at, seen, string_value=_clicked_diamond(2))
+    click_live_chart(at, seen, 2, click="a-1")
     assert not at.exception
     assert chosen_step(run) == 2
     assert "show the model at **step 2**" in texts(at)
     at.button(key="rewind_now_train").click().run()
     assert chosen_step(run) is None
-    send_widget_state(at, seen, string_value=_clicked_diamond(2))  # the same click, sent again: not a new one
+    click_live_chart(at, seen, 2, click="a-1")  # the same click, sent again: not a new one
     assert chosen_step(run) is None
-    # a click on the chart as drawn now still goes through its callback
-    send_widget_state(at, _loss_chart(at).proto.id, string_value=_clicked_diamond(3))
+    click_live_chart(at, seen, 3, click="a-2")  # the next click
     assert chosen_step(run) == 3
+    click_live_chart(at, seen, 2, click="b-1")  # a click from the frame mounted anew (another page and back)
+    assert chosen_step(run) == 2
 
 
 def test_a_chosen_step_thinned_away_by_training_is_still_the_one_drawn():
@@ -182,7 +176,7 @@ def test_a_chosen_step_thinned_away_by_training_is_still_the_one_drawn():
         sidebar_step(at).click().run()
     chosen = run.snapshots.steps[-2]  # (thinned away within a few steps)
     weights = run.snapshots.get(chosen).state
-    send_widget_state(at, _loss_chart(at).proto.id, string_value=_clicked_diamond(chosen))
+    click_live_chart(at, _loss_chart_id(at), chosen)
     assert f"show the model at **step {chosen}**" in texts(at)
     while chosen in run.snapshots.steps:  # training goes on until the store lets the chosen step go
         sidebar_step(at).click().run()

@@ -6,14 +6,13 @@ resource caches between tests (all AppTest runs share one session id) and stops 
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import send_widget_state, sidebar_step, start_pause
+from conftest import charts, send_widget_state, sidebar_step, start_pause
 from streamlit.testing.v1 import AppTest
 
 from charviz.checkpoint import to_bytes
@@ -223,8 +222,8 @@ def test_train_page_shows_status_line_charts_and_sample():
     sidebar_step(at).click().run()
     body = texts(at)
     assert "step 2 ·" in body and "bits/char (train)" in body
-    charts = {json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")}
-    assert {"loss", "gradient norm", "training speed"} <= charts
+    titles = {spec["layout"]["title"]["text"] for _, spec, _ in charts(at)}
+    assert {"loss", "gradient norm", "training speed"} <= titles
     assert len(at.code[0].value) == 240  # the sample
     assert set(at.code[0].value) <= set("helo")
 
@@ -233,8 +232,7 @@ def test_loss_chart_has_train_validation_and_uniform_guess():
     at = app("pages/train.py")
     for _ in range(3):
         sidebar_step(at).click().run()
-    spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
-                if json.loads(c.proto.spec)["layout"]["title"]["text"] == "loss")
+    spec = next(spec for _, spec, _ in charts(at) if spec["layout"]["title"]["text"] == "loss")
     names = [t["name"] for t in spec["data"]]
     assert names == ["train (each step)", "train (smoothed)", "validation", "kept snapshots"]
     assert spec["layout"]["shapes"][0]["y0"] == pytest.approx(2.0)  # log2(4) for hello

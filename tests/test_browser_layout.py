@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import LIVE_DRAWN
 from playwright.sync_api import expect
 from test_browser_lecture import nav_button
 from test_browser_train import ARTIFACTS, TIMEOUT_MS, no_exception, shot, sidebar_button, wait_idle, wait_step_above
@@ -126,6 +127,7 @@ CHECK_JS = r"""() => {
 # Every visible chart drawn by plotly (its svg has text), and the same text boxes in two polls running.
 SETTLED_JS = r"""() => {
   if (document.querySelector('[data-testid="stStatusWidget"]')) { window.__cvSig = null; return false; }
+  if (!__LIVE_DRAWN__) { window.__cvSig = null; return false; }  // (each live chart drawn)
   const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
     .filter(c => c.getBoundingClientRect().width > 0);
   let sig = charts.length + ':';
@@ -138,7 +140,7 @@ SETTLED_JS = r"""() => {
   const same = window.__cvSig === sig;
   window.__cvSig = sig;
   return same;
-}"""
+}""".replace("__LIVE_DRAWN__", LIVE_DRAWN)
 
 
 RACE_DRAWN_JS = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')]

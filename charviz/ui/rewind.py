@@ -20,13 +20,12 @@ from charviz.i18n import t
 from charviz.memo import drawn
 from charviz.model import CharRNN
 from charviz.snapshots import SnapshotStore
-from charviz.ui.chart_clicks import missed_selection
+from charviz.ui.live_chart import live_chart
 
 NOW = "now"
 CHOSEN_KEY = "_rewind_chosen"  # {store uid: chosen step}; a store absent from it shows "now"
 PINNED_KEY = "_rewind_pinned"  # {store uid: the chosen step's WeightSnapshot}: kept while the store thins it
 MODELS_KEY = "_rewind_models"  # (store identity, step) -> frozen CharRNN, the last few
-MARKS_DRAWING_KEY = "_rewind_marks_drawing"  # counts the choices: part of the loss chart's key
 
 
 @dataclass
@@ -52,7 +51,6 @@ def choose(run, step: int | None) -> None:
     chosen = st.session_state.setdefault(CHOSEN_KEY, {})
     pinned = st.session_state.setdefault(PINNED_KEY, {})
     uid = run.snapshots.uid
-    before = chosen.get(uid)
     if step is not None and (pinned.get(uid) is None or pinned[uid].step != step):
         try:
             kept = run.snapshots.get(int(step))
@@ -70,8 +68,6 @@ def choose(run, step: int | None) -> None:
         pinned.pop(uid, None)
     else:
         chosen[uid] = int(step)
-    if chosen.get(run.snapshots.uid) != before:  # the loss chart's next drawing is a new element: no diamond
-        st.session_state[MARKS_DRAWING_KEY] = st.session_state.get(MARKS_DRAWING_KEY, 0) + 1  # left selected
 
 
 def frozen_from(store: SnapshotStore, step: int, like: CharRNN) -> CharRNN:
@@ -155,29 +151,11 @@ def view_banner(view: View) -> None:
     st.warning(t("rewind.banner", step=f"{view.step:,}", now=f"{view.now_step:,}"), icon=":material/history:")
 
 
-def _on_mark_click(run_ref: weakref.ref, key: str) -> None:
-    """(The callback names its run weakly: Streamlit keeps widget callbacks after a reset, and a run holds a
-    model, its optimizer and its snapshots.)"""
+def _on_mark_click(run_ref: weakref.ref, step: int) -> None:
+    """A click on a snapshot's diamond chooses its step. (The callback names its run weakly: Streamlit keeps
+    widget callbacks after a reset, and a run holds a model, its optimizer and its snapshots.)"""
     run = run_ref()
     if run is not None:
-        _choose_clicked(run, st.session_state.get(key))
-
-
-def _choose_clicked(run, state) -> None:
-    """Choose the step of a click on the loss chart (`state`: the chart's selection, as an object or a dict)."""
-    points = getattr(getattr(state, "selection", None), "points", None) or (state or {}).get("selection", {}).get(
-        "points", [])
-    step = None
-    for p in points:  # a diamond names its step; a point of another curve (the diamonds sit on the smoothed
-        if not isinstance(p, dict):  # train curve, which can win the click) chooses the kept step nearest it
-            continue
-        data = p.get("customdata")
-        if data is not None:
-            step = int(data[0] if isinstance(data, list) else data)
-        elif isinstance(p.get("x"), int | float):
-            near = run.snapshots.nearest(round(p["x"]))
-            step = near.step if near is not None else step
-    if step is not None:
         choose(run, step)
 
 
@@ -189,22 +167,14 @@ def _choose_now(run_ref: weakref.ref) -> None:
 
 def loss_chart(snap, run, ngram=None, key: str = "loss_chart") -> None:
     """The Train page's loss chart with the n-gram line and the kept snapshots marked; a click on a mark shows
-    that step's model on the other pages."""
-    # a new element after each choice, so that no diamond is left drawn as selected
-    chart_key = f"{key}_{st.session_state.get(MARKS_DRAWING_KEY, 0)}"
-    # while the run trains the chart is a new element every second (Streamlit 1.67 gives it an id made from its
-    # figure): a click on the drawing before the last one reaches no callback, but is found here
-    missed = missed_selection(chart_key)
-    if missed is not None:
-        _choose_clicked(run, missed)
-        chart_key = f"{key}_{st.session_state.get(MARKS_DRAWING_KEY, 0)}"
+    that step's model on the other pages. A live chart (charviz.ui.live_chart): redrawn in place each second
+    while the run trains, so a zoom, the hover and a click on a diamond survive the redraws."""
     marks = run.snapshots.steps
     # drawn once per snapshot (and marks, baseline): a class watching one shared run shares it (charviz.memo)
     fig = drawn(snap, ("loss", tuple(marks), id(ngram)), lambda: loss_figure(
         snap.history, snap.val_history, len(snap.vocab), baseline=ngram, marks=marks, restores=snap.restores))
     with st.container(key=key):  # (the CSS class .st-key-loss_chart stays)
-        st.plotly_chart(fig, key=chart_key, theme=None, selection_mode="points",
-                        on_select=functools.partial(_on_mark_click, weakref.ref(run), chart_key))
+        live_chart(fig, key=f"{key}_live", on_click=functools.partial(_on_mark_click, weakref.ref(run)))
     chosen = chosen_step(run)
     if chosen is not None:
         c1, c2 = st.columns([2, 1], vertical_alignment="center")  # (the button's label whole at 1280 px)

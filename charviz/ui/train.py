@@ -14,10 +14,10 @@ from charviz.memo import drawn, recent, shared
 from charviz.ui import projector
 from charviz.ui.alerts import alert
 from charviz.ui.baseline import ngram_caption, ngram_for
-from charviz.ui.chart_clicks import keep_hover
 from charviz.ui.checkpoints import checkpoint_panel
 from charviz.ui.classroom import read_only, read_only_settings, taking_turns
 from charviz.ui.links import share_panel
+from charviz.ui.live_chart import live_chart
 from charviz.ui.rewind import loss_chart
 from charviz.ui.session import get_workspace, reset
 from charviz.ui.settings import (
@@ -84,8 +84,8 @@ def page() -> None:
             if not read_only(ws):  # (a watcher's server does not have the owner's text to fit it)
                 ngram_caption(ngram)
         clip = snap.config.clip  # (drawn once per snapshot: a class watching one run shares it, charviz.memo)
-        c2.plotly_chart(drawn(snap, ("grad", clip), lambda: grad_norm_figure(snap.history, clip)), key="grad_chart",
-                        theme=None)
+        with c2:  # (redrawn in place: charviz.ui.live_chart)
+            live_chart(drawn(snap, ("grad", clip), lambda: grad_norm_figure(snap.history, clip)), key="grad_chart")
 
     @st.fragment(run_every=SAMPLE_EVERY_S if live_every(ws) else None)
     @taking_turns  # (a watcher's redraw waits its turn)
@@ -122,7 +122,6 @@ def page() -> None:
         live_controls(ws)
     live_view()
     sample_view()
-    keep_hover("loss_chart")  # a diamond under a resting pointer stays clickable through the 1 s redraws
     if read_only(ws):
         return  # the text, model and checkpoint settings belong to the owner
 
