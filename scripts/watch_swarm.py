@@ -141,7 +141,8 @@ class Swarm:
                         w.finished += 1
                     elif kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
                         el = fm.delta.new_element
-                        if el.WhichOneof("type") == "plotly_chart" and self.chart_key in el.plotly_chart.id:
+                        which = el.WhichOneof("type")  # (the Train page's loss chart is a live chart: a component)
+                        if which in ("plotly_chart", "component_instance") and self.chart_key in getattr(el, which).id:
                             w.charts += 1
                     elif kind == "auto_rerun":
                         fid, every = fm.auto_rerun.fragment_id, fm.auto_rerun.interval
