@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import threading
 
-from conftest import send_widget_state
+from conftest import charts, send_widget_state
 
 from charviz.race import CELLS
 from tests.test_app_train import app, start_pause, texts, workspace
@@ -19,8 +18,7 @@ def _holder(at):
 
 def _charts(at) -> dict:
     """The page's charts by title (a long title is drawn in lines: read with spaces)."""
-    return {json.loads(c.proto.spec)["layout"]["title"]["text"].replace("<br>", " "): json.loads(c.proto.spec)
-            for c in at.get("plotly_chart")}
+    return {spec["layout"]["title"]["text"].replace("<br>", " "): spec for _, spec, _ in charts(at)}
 
 
 def race_button(at):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
+from conftest import charts
 from streamlit.testing.v1 import AppTest
 
 from charviz import display, figures
@@ -53,7 +53,10 @@ def app(**params) -> AppTest:
 
 
 def font_sizes(at) -> set:
-    return {json.loads(c.proto.spec)["layout"]["font"]["size"] for c in at.get("plotly_chart")}
+    """The font sizes of every chart on the page (the live charts' too: conftest.charts)."""
+    found = charts(at)
+    assert len(found) >= 3  # loss, gradient norm, training speed
+    return {spec["layout"]["font"]["size"] for _, spec, _ in found}
 
 
 def has_css(at) -> bool:

@@ -13,6 +13,7 @@ from charviz.limits import BudgetError, describe_budget
 from charviz.race import CHANCE, RaceSettings, check_budget, verdict
 from charviz.ui import classroom
 from charviz.ui.alerts import alert
+from charviz.ui.live_chart import live_chart
 from charviz.ui.race_session import get_race_holder, new_race, new_sweep
 from charviz.ui.session import get_workspace
 
@@ -157,11 +158,14 @@ def page() -> None:
         st.markdown(t("race.status", state=_state_word(snap.state), steps=f"{snap.steps:,}",
                       seconds=f"{snap.seconds:,.0f}", cps=f"{snap.chars_per_sec:,.0f}")
                     + "  \n**" + (verdict(snap.latest_recall()) if snap.steps else t("race.verdict_none")) + "**")
-        a, b = st.columns(2)
-        a.plotly_chart(figures.race_loss_figure(snap.history, snap.vocab_size), key="race_loss", theme=None)
-        b.plotly_chart(figures.race_recall_figure(snap.evals, CHANCE), key="race_recall", theme=None)
+        a, b = st.columns(2)  # (redrawn in place while the race runs: charviz.ui.live_chart)
+        with a:
+            live_chart(figures.race_loss_figure(snap.history, snap.vocab_size), key="race_loss")
+        with b:
+            live_chart(figures.race_recall_figure(snap.evals, CHANCE), key="race_recall")
         c, d = st.columns(2)
-        c.plotly_chart(figures.race_grad_figure(snap.probe), key="race_grad", theme=None)
+        with c:
+            live_chart(figures.race_grad_figure(snap.probe), key="race_grad")
         d.caption(t("race.grad_caption", probe=snap.probe_text))
         if get_race_holder().running != drawn_running:
             st.rerun()  # started or paused elsewhere (the sidebar): rerun so the timers follow

@@ -94,7 +94,8 @@ def page() -> None:
         now_ws = get_workspace()
         snap = now_ws.run.snapshot()
         c3, c4 = st.columns(2)
-        c3.plotly_chart(drawn(snap, ("speed",), lambda: speed_figure(snap.history)), key="speed_chart", theme=None)
+        with c3:  # (redrawn in place: charviz.ui.live_chart)
+            live_chart(drawn(snap, ("speed",), lambda: speed_figure(snap.history)), key="speed_chart")
         with c4:
             st.markdown(t("train.sample_title"))
             temp = st.slider(t("train.temperature"), 0.0, 2.0, 0.8, 0.1,
