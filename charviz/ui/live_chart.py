@@ -3,17 +3,17 @@
 st.plotly_chart in Streamlit 1.67 cannot show a chart's new data in the element it already drew: the
 element's id is made from the whole figure (`compute_and_register_element_id(..., key_as_main_identity=False,
 plotly_spec=...)`), and the frontend keeps each element's figure by id, so every redraw with new data is a new
-element that plotly.js builds from nothing (measured: ~0.15 of a core per chart redrawn each second in
-headless Chromium), a zoom is lost each second, and a pointer resting on a point loses its hover (a click
-there then picks nothing).
+element that plotly.js builds from nothing: a zoom is lost each second, the browser rebuilds each chart, and a
+pointer resting on a point loses its hover (a click there then picks nothing).
 
-`live_chart` draws the figure in a small component (charviz/ui/live_chart.html: plotly.js, the copy that the
-plotly package ships, in a frame Streamlit keeps while the key stays the same) and hands each new figure to
-Plotly.react, which updates the chart it has: a zoom, the legend's hidden traces and the hover stay. A click
-on a point that carries customdata (a snapshot's diamond) calls `on_click(step)` once per click.
+`live_chart` draws the figure through a small component (charviz/ui/live_chart.html) whose key stays the same:
+its frame, of height 0, puts one plotly chart into the app's page right after itself and hands it each new
+figure with Plotly.react, which updates the chart it has (a zoom, the legend's hidden traces and the hover
+stay). plotly.js is the copy the plotly package ships, loaded once per browser tab into the page. A click on a
+point that carries customdata (a snapshot's diamond) calls `on_click(step)` once per click.
 
-The frame and plotly.js are served by Streamlit from a directory made once per plotly version and page text in
-the system's temporary directory (no network: nothing is downloaded).
+The frame's page and plotly.js are served by Streamlit from a folder made once per plotly version and page text
+in the system's temporary directory (no network: nothing is downloaded).
 """
 
 from __future__ import annotations
@@ -81,7 +81,6 @@ def _clicked(key: str, on_click: Callable[[int], None]) -> None:
 def live_chart(fig, key: str, on_click: Callable[[int], None] | None = None) -> None:
     """Draw `fig` under `key`, in place of the drawing the key had (see the module's text). `on_click(step)` is
     called once per click on a point with customdata (a click sent again by the browser is not a new one)."""
-    title = ((fig.layout.title.text if fig.layout.title else None) or key) if hasattr(fig, "layout") else key
     callback = functools.partial(_clicked, key, on_click) if on_click is not None else None
-    _component()(spec=figure_json(fig), clickable=on_click is not None, title=title, key=key, default=None,
+    _component()(spec=figure_json(fig), clickable=on_click is not None, key=key, default=None,
                  on_change=callback)

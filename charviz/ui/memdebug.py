@@ -234,20 +234,31 @@ def report() -> dict:
     return data
 
 
-def _children() -> list[str]:
-    """Live child processes of the server (worker-process runs, the pool's spare workers, multiprocessing's
-    resource tracker): their command lines, shortened."""
-    out = []
+def _child_states() -> list[tuple[str, str]]:
+    """The server's child processes as (pid, state letter from /proc/<pid>/stat; "Z": exited, not reaped)."""
     try:
         pids = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
     except OSError:
-        return out
+        return []
+    out = []
     for pid in pids:
         try:
-            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
-                continue  # exited (its memory is freed), not yet reaped: not a live process (see _zombies)
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            out.append((pid, Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]))
         except (OSError, IndexError):
+            continue  # (gone meanwhile)
+    return out
+
+
+def _children() -> list[str]:
+    """Live child processes of the server (worker-process runs, the pool's spare workers, multiprocessing's
+    resource tracker): their command lines, shortened. An exited child not yet reaped is not one (_zombies)."""
+    out = []
+    for pid, state in _child_states():
+        if state == "Z":
+            continue
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
             continue
         out.append(cmd[-120:])
     return out
@@ -255,17 +266,7 @@ def _children() -> list[str]:
 
 def _zombies() -> int:
     """Child processes that have exited but are not reaped yet (they hold no memory, only a process entry)."""
-    try:
-        pids = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
-    except OSError:
-        return 0
-    n = 0
-    for pid in pids:
-        try:
-            n += Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-        except (OSError, IndexError):
-            pass
-    return n
+    return sum(state == "Z" for _, state in _child_states())
 
 
 def _thread_kind(name: str) -> str:
