@@ -13,7 +13,7 @@ pytestmark = pytest.mark.browser
 
 LOSS = ".st-key-loss_chart .js-plotly-plot"
 STATE_JS = f"""() => {{ const gd = document.querySelector('{LOSS}'); if (!gd || !gd._fullData) return null;
-    const d = gd._fullData[0];
+    const d = gd._fullData[0]; if (!d || !d._length) return null;  // (drawn before its first step)
     return {{tag: gd.__testTag || null, drawn: Number(gd.dataset.drawn || 0), last: d.x[d._length - 1],
             range: gd._fullLayout.xaxis.range.slice(), charts: document.querySelectorAll('{LOSS}').length}}; }}"""
 
