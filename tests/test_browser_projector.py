@@ -61,7 +61,8 @@ def test_reset_while_paused_updates_the_train_page_and_closes_the_popover(app_se
     page.goto(f"{app_server}/train")
     wait_idle(page)
     for _ in range(3):
-        n = sidebar_step(page)
+        wait_idle(page)  # (a click on the Step button of the drawing being replaced is ignored: it is keyed by the
+        n = sidebar_step(page)  # clicks acted on, charviz/ui/sidebar.py)
         sidebar_button(page, "Step").click()
         page.wait_for_function(
             """n => { for (const m of document.querySelectorAll('[data-testid="stSidebar"] [data-testid="stMetric"]'))
