@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import running_server
+from playwright.sync_api import expect
 from test_browser_train import (
     TIMEOUT_MS,
     no_exception,
@@ -61,8 +62,11 @@ def test_reset_while_paused_updates_the_train_page_and_closes_the_popover(app_se
     page.goto(f"{app_server}/train")
     wait_idle(page)
     for _ in range(3):
-        wait_idle(page)  # (a click on the Step button of the drawing being replaced is ignored: it is keyed by the
-        n = sidebar_step(page)  # clicks acted on, charviz/ui/sidebar.py)
+        # a click on the Step button of the drawing being replaced is ignored (it is keyed by the clicks acted on,
+        # charviz/ui/sidebar.py), and while the sidebar is redrawn both are there: wait for the one
+        wait_idle(page)
+        expect(sidebar_button(page, "Step")).to_have_count(1, timeout=TIMEOUT_MS)
+        n = sidebar_step(page)
         sidebar_button(page, "Step").click()
         page.wait_for_function(
             """n => { for (const m of document.querySelectorAll('[data-testid="stSidebar"] [data-testid="stMetric"]'))
