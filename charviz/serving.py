@@ -64,6 +64,15 @@ def redis_url() -> str | None:
     return _env("CHARVIZ_REDIS_URL")
 
 
+def watchers_full_rate() -> int:
+    """CHARVIZ_WATCHERS_FULL_RATE: up to this many sessions watching shared runs on this server redraw at the full
+    rate (charts every second); beyond it each watcher's redraws slow down in proportion, so that the watchers
+    together ask the server for about what this many ask (default 20). Every redraw is a script run in the
+    server's one interpreter, beside the training it shows (README, "Capacity")."""
+    v = _env("CHARVIZ_WATCHERS_FULL_RATE")
+    return 20 if v is None else max(1, int(v))
+
+
 def spare_workers() -> int:
     """CHARVIZ_SPARE_WORKERS: worker processes kept started and idle (torch imported), so that Start does not
     wait for a new process to import torch (default 1)."""

@@ -11,7 +11,8 @@ protocol-level sessions (scripts/watch_swarm.py, a process of its own under `--s
 server for exactly what a browser's frontend asks for, without drawing anything: in a class the students'
 browsers are on their own machines. It prints:
 - chars/s of each training run, counted from the true step counter in its sidebar (steps x chars per step),
-  and their sum; with --alone, also one run training alone on the same server first, for the ratio;
+  and their sum; with --alone, also one run training alone on the same server first (and, with watchers, again
+  once they have left), for the ratio (against the mean of the two);
 - click-to-effect latency of Pause in trainer tab 1 (click -> the sidebar shows Resume), median and p90;
 - chart refreshes per second on the first Chromium watcher (the loss chart's newest step changing), and the
   loss charts the server sent each protocol watcher per second (median and lowest);
@@ -234,7 +235,7 @@ def nice_chromium(niceness: int) -> str:
 
 
 def measure(k: int, m: int, mode: str, seconds: float, alone: bool, pauses: int, niceness: int = 0,
-            browsers: int | None = None, profile: str = "", swarm_nice: int = 0) -> dict:
+            browsers: int | None = None, profile: str = "", swarm_nice: int = 0, cycles: int = 1) -> dict:
     """K trainers (Chromium tabs, normal priority: the lecturer's browser may well be on the server) and M
     watchers: `browsers` of them Chromium tabs (the first one counts the loss chart's refreshes), the rest
     protocol-level sessions (scripts/watch_swarm.py: the students' browsers are on their own machines, and 30
@@ -270,9 +271,9 @@ def measure(k: int, m: int, mode: str, seconds: float, alone: bool, pauses: int,
                 wait_ready(p)
                 if not p.evaluate(STABLE_RUNNING_JS):
                     start(p)
-            watchers = []
-            if m:
-                code = share(trainers[0])
+            watchers, code = [], None
+
+            def open_watchers() -> SwarmProcess | None:
                 for _ in range(browsers):
                     ctx = watch_browser.new_context(viewport={"width": 1280, "height": 720})
                     page = ctx.new_page()
@@ -281,8 +282,18 @@ def measure(k: int, m: int, mode: str, seconds: float, alone: bool, pauses: int,
                     watchers.append(page)
                 for p in watchers:
                     p.get_by_text("Watching").first.wait_for(timeout=120_000)
-                if m > browsers:
-                    swarm = SwarmProcess(url, code, m - browsers, swarm_nice)
+                return SwarmProcess(url, code, m - browsers, swarm_nice) if m > browsers else None
+
+            def close_watchers() -> None:
+                if swarm:
+                    swarm.stop()
+                for ctx in ctxs[k:]:
+                    ctx.close()
+                del ctxs[k:], watchers[:]
+
+            if m:
+                code = share(trainers[0])
+                swarm = open_watchers()
                 if watchers:
                     watchers[0].evaluate(REFRESH_COUNTER_JS)
             time.sleep(3)
@@ -313,8 +324,21 @@ def measure(k: int, m: int, mode: str, seconds: float, alone: bool, pauses: int,
             res["workers_rss_mb"] = [round(rss_mb(p)) for p in worker_pids(proc.pid)]
             res["pause_ms"] = pause_latencies(trainers[0], pauses)
             res["load_after"] = os.getloadavg()
-            if swarm:
-                swarm.stop()
+            close_watchers()
+            if alone and m:  # the trainer alone again once the watchers have gone, and `cycles` - 1 more times
+                # with and without them: this VM's speed drifts by tens of percent within minutes, so the ratio
+                # is the mean of the windows with watchers over the mean of those without
+                resume(trainers[0])
+                time.sleep(3)
+                res["alone_after"] = [rates(trainers[:1], seconds)[0]]
+                res["together_more"] = []
+                for _ in range(cycles - 1):
+                    swarm = open_watchers()
+                    time.sleep(3)
+                    res["together_more"].append(sum(rates(trainers, seconds)))
+                    close_watchers()
+                    time.sleep(3)
+                    res["alone_after"].append(rates(trainers[:1], seconds)[0])
             for ctx in ctxs:
                 ctx.close()
             browser.close()
@@ -354,7 +378,15 @@ def report(r: dict) -> None:
     pause = [x for x in r["pause_ms"] if x >= 0]
     line = (f"K={r['K']} M={r['M']} ({r['mode']}): chars/s per run {', '.join(f'{x:,.0f}' for x in rs)}"
             f" (sum {sum(rs):,.0f})")
-    if "alone" in r:
+    if "alone_after" in r:
+        alone = [r["alone"], *r["alone_after"]]
+        together = [sum(rs), *r["together_more"]]
+        line += (f"; one alone {r['alone']:,.0f} before, {r['alone_after'][0]:,.0f} after -> together/alone "
+                 f"{statistics.mean(together) / statistics.mean(alone):.2f}x")
+        if r["together_more"]:
+            line += (f" over {len(together)} cycles (alone: {', '.join(f'{x:,.0f}' for x in alone)}; together: "
+                     f"{', '.join(f'{x:,.0f}' for x in together)})")
+    elif "alone" in r:
         line += f"; one alone {r['alone']:,.0f} -> together/alone {sum(rs) / r['alone']:.2f}x"
     print(line)
     print(f"  Pause click -> paused: median {statistics.median(pause) if pause else float('nan'):.0f} ms, "
@@ -389,6 +421,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--alone", action="store_true", help="first measure trainer 1 alone, for the ratio")
     ap.add_argument("--pauses", type=int, default=7)
+    ap.add_argument("--cycles", type=int, default=1,
+                    help="with --alone and watchers: measure with and without the watchers this many times each")
     ap.add_argument("--table", action="store_true", help="(K, M) = (1,0) (1,10) (1,30) (2,30)")
     ap.add_argument("--browsers", type=int, default=None,
                     help="how many of the M watchers are Chromium tabs (default: all); the rest are protocol "
@@ -402,7 +436,7 @@ def main() -> None:
     for k, m in runs:
         browsers = args.browsers if args.browsers is not None else (1 if args.table else None)
         report(measure(k, m, args.mode, args.seconds, args.alone or args.table, args.pauses, args.browser_nice,
-                       browsers, args.profile, args.swarm_nice))
+                       browsers, args.profile, args.swarm_nice, args.cycles))
 
 
 if __name__ == "__main__":

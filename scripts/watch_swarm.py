@@ -137,6 +137,10 @@ class Swarm:
                     kind = fm.WhichOneof("type")
                     if kind == "new_session":
                         page_hash = fm.new_session.page_script_hash
+                    elif kind == "navigation" and fm.navigation.page_script_hash:
+                        # the page shown (st.navigation): what the frontend names in its next requests, so that
+                        # a full rerun the server starts itself (st.rerun) runs this page again
+                        page_hash = fm.navigation.page_script_hash
                     elif kind == "script_finished":
                         w.finished += 1
                     elif kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
@@ -144,6 +148,8 @@ class Swarm:
                         which = el.WhichOneof("type")  # (the Train page's loss chart is a live chart: a component)
                         if which in ("plotly_chart", "component_instance") and self.chart_key in getattr(el, which).id:
                             w.charts += 1
+                        elif which == "exception":  # what a browser would show as an error box
+                            w.errors.append(f"{el.exception.type}: {el.exception.message}")
                     elif kind == "auto_rerun":
                         fid, every = fm.auto_rerun.fragment_id, fm.auto_rerun.interval
                         if fid and w.intervals.get(fid) != every:

@@ -205,3 +205,49 @@ def AppTest_with_watch(code: str):  # noqa: N802
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def test_watchers_redraw_slower_beyond_the_servers_full_rate_and_are_told(monkeypatch):
+    """More watchers on one server than CHARVIZ_WATCHERS_FULL_RATE: every watcher's live fragments get a longer
+    timer (the server's script runs for watchers stay about what that many cost), the sidebar says so, and when
+    watchers leave the timers come back (a full rerun re-registers the fragments)."""
+    from types import SimpleNamespace
+
+    from charviz.share import default_registry
+    from charviz.ui import classroom
+    from charviz.ui.sidebar import REFRESH_S, live_every
+    from tests.test_core_share import small_run
+
+    monkeypatch.setenv("CHARVIZ_WATCHERS_FULL_RATE", "20")
+    monkeypatch.setattr(classroom, "_here", {})
+    assert [classroom.slowdown(n) for n in (0, 1, 20, 21, 30, 31, 40, 41, 100)] == [1, 1, 1, 1.5, 1.5, 2, 2, 2.5, 5]
+    monkeypatch.setenv("CHARVIZ_WATCHERS_FULL_RATE", "5")
+    assert classroom.slowdown(12) == 2.5
+    monkeypatch.setenv("CHARVIZ_WATCHERS_FULL_RATE", "20")
+
+    shared = small_run(3)
+    code = default_registry().share(shared, {"label": "the lecturer's text", "sample": "the quick brown"})
+    shared.start()
+    try:
+        at = AppTest_with_watch(code)
+        watch_ws = at.session_state[classroom.WATCH_KEY]
+        own_ws = at.session_state["charviz_workspace"]
+        assert classroom.watchers_here() == 1 and live_every(watch_ws) == REFRESH_S
+        assert not any("watching on this server" in c.value for c in at.sidebar.caption)
+        for i in range(29):  # 29 more watchers redrawing on this server
+            classroom._seen_here(f"another-{i}")
+        at.run()
+        assert not at.exception
+        assert live_every(watch_ws) == 1.5 * REFRESH_S and live_every(watch_ws, 3.0) == 4.5
+        captions = [c.value for c in at.sidebar.caption if "watching on this server" in c.value]
+        assert captions == ["30 watching on this server, more than the 20 it redraws every second for: the charts "
+                            "redraw every 1.5 s, so that the run keeps its speed."]
+        assert live_every(own_ws) is None  # (the watcher's own run waits, paused: no timer)
+        assert live_every(SimpleNamespace(run=shared)) == REFRESH_S  # the owner's redraws are not slowed
+        monkeypatch.setattr(classroom, "_here", {})  # the others left
+        at.run()
+        assert not at.exception
+        assert live_every(watch_ws) == REFRESH_S
+        assert not any("watching on this server" in c.value for c in at.sidebar.caption)
+    finally:
+        shared.stop()

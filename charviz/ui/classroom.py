@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import threading
 import time
 from dataclasses import replace
@@ -14,6 +15,7 @@ from types import SimpleNamespace
 
 import streamlit as st
 
+from charviz import serving
 from charviz.cap import CapReached, default_cap
 from charviz.errors import message, to_plain
 from charviz.i18n import t
@@ -142,6 +144,47 @@ TURN_WAIT_S = 5.0  # a watcher's redraw goes ahead anyway after waiting this lon
 _turns = threading.BoundedSemaphore(WATCHER_TURNS)
 
 
+# the sessions watching on this server (any shared run): session id -> when it last read its run (monotonic). A
+# watcher reads at every redraw, at least every WATCH_PAUSED_POLL_S while its run is paused
+_here: dict[str, float] = {}
+_here_lock = threading.Lock()
+# a watcher counts until this long after its last read, times the slowdown in force (its sidebar redraws every
+# WATCH_SIDEBAR_S x slowdown, its charts every REFRESH_S x slowdown); a closed tab stops counting after that
+HERE_WITHIN_S = 10.0
+_slow = [1.0]  # the slowdown last computed
+
+
+def _seen_here(watcher: str) -> None:
+    with _here_lock:
+        _here[watcher] = time.monotonic()
+
+
+def watchers_here() -> int:
+    """How many sessions watch a shared run on this server (any run; those that read it within HERE_WITHIN_S times
+    the slowdown in force)."""
+    now, within = time.monotonic(), HERE_WITHIN_S * _slow[0]
+    with _here_lock:
+        for w in [w for w, seen in _here.items() if now - seen > within]:
+            del _here[w]
+        return len(_here)
+
+
+def slowdown(n: int | None = None) -> float:
+    """How many times slower than the full rate a watcher on this server redraws: 1 up to
+    serving.watchers_full_rate() watchers, then n / that, rounded up to a half (so a class that arrives one by
+    one changes the watchers' timers a few times, not with every newcomer). 30 watchers at the default 20: 1.5,
+    the charts every 1.5 s."""
+    if n is not None:
+        return _slowdown(n)
+    _slow[0] = _slowdown(watchers_here())
+    return _slow[0]
+
+
+def _slowdown(n: int) -> float:
+    full = serving.watchers_full_rate()
+    return 1.0 if n <= full else math.ceil(2 * n / full) / 2
+
+
 @contextlib.contextmanager
 def turn():
     """Around a live fragment's body: a watcher's redraw waits for one of the WATCHER_TURNS; the owner's (and
@@ -184,6 +227,7 @@ class WatchedRun:
         """(Snapshot, meta), or the last one read if the share cannot be read now (self.problem says why)."""
         from charviz.share import ShareEnded, ShareError
 
+        _seen_here(self.watcher)
         try:
             snap, meta = _registry().snapshot(self.code, self.watcher)
         except ShareError as e:
@@ -309,9 +353,10 @@ def watch_sidebar(refresh_s: float) -> bool:
         return False
     run: WatchedRun = ws.run
     live = run.running or bool(run.problem and not run.ended)
+    slow = slowdown()  # (the page's live fragments were given the same: sidebar.live_every)
     # while the shared run trains (or cannot be read): every WATCH_SIDEBAR_S; while it is paused too, to see
     # the owner resume or stop sharing; once it has ended, never
-    every = max(refresh_s, WATCH_SIDEBAR_S) if live else None if run.ended else WATCH_PAUSED_POLL_S
+    every = max(refresh_s, WATCH_SIDEBAR_S) * slow if live else None if run.ended else WATCH_PAUSED_POLL_S
 
     @st.fragment(run_every=every)
     @taking_turns
@@ -319,6 +364,11 @@ def watch_sidebar(refresh_s: float) -> bool:
         if watching() is not ws:
             st.rerun()  # left watch mode (a click in this fragment): the whole app draws the own run again
         _draw_status(ws, run, live, every)
+        if live and slowdown() != slow:
+            st.rerun()  # watchers came or went: rerun the app so that every live fragment takes the new timer
+        if live and slow > 1:
+            st.caption(t("classroom.slowed", n=watchers_here(), full=serving.watchers_full_rate(),
+                         every=f"{refresh_s * slow:g}"))
 
     with st.sidebar:
         _status()

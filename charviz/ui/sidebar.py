@@ -26,11 +26,14 @@ from charviz.units import uniform_bits
 REFRESH_S = 1.0  # seconds between live redraws while training
 PAUSE_SETTLE_S = 0.5  # a Pause click waits at most this long for the run's last step to be drawn
 
-def live_every(ws: Workspace | None = None) -> float | None:
-    """run_every for a live fragment: REFRESH_S while training (or finishing the step in progress after a
-    Pause or Step, so that the last numbers are drawn), None (no timer) otherwise."""
+def live_every(ws: Workspace | None = None, every: float = REFRESH_S) -> float | None:
+    """run_every for a live fragment: `every` while training (or finishing the step in progress after a Pause or
+    Step, so that the last numbers are drawn), None (no timer) otherwise. A watcher of a shared run redraws
+    `classroom.slowdown()` times slower when more watch on this server than it serves at the full rate."""
     ws = ws or get_workspace()
-    return REFRESH_S if ws.run.busy else None
+    if not ws.run.busy:
+        return None
+    return every * classroom.slowdown() if classroom.read_only(ws) else every
 
 
 def _first_time(token: str) -> bool:

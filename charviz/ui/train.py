@@ -87,7 +87,7 @@ def page() -> None:
         with c2:  # (redrawn in place: charviz.ui.live_chart)
             live_chart(drawn(snap, ("grad", clip), lambda: grad_norm_figure(snap.history, clip)), key="grad_chart")
 
-    @st.fragment(run_every=SAMPLE_EVERY_S if live_every(ws) else None)
+    @st.fragment(run_every=live_every(ws, SAMPLE_EVERY_S))
     @taking_turns  # (a watcher's redraw waits its turn)
     def sample_view() -> None:
         """Training speed, and a sample from the model as it is now (refreshed every few seconds)."""
