@@ -11,8 +11,9 @@ protocol-level sessions (scripts/watch_swarm.py, a process of its own under `--s
 server for exactly what a browser's frontend asks for, without drawing anything: in a class the students'
 browsers are on their own machines. It prints:
 - chars/s of each training run, counted from the true step counter in its sidebar (steps x chars per step),
-  and their sum; with --alone, also one run training alone on the same server first (and, with watchers, again
-  once they have left), for the ratio (against the mean of the two);
+  and their sum; with --alone, also one run training alone on the same server first (and, with one trainer and
+  watchers, again once they have left, and --cycles times with and without them), for the ratio (the mean of
+  the windows with watchers over the mean of those without: this VM's speed drifts within minutes);
 - click-to-effect latency of Pause in trainer tab 1 (click -> the sidebar shows Resume), median and p90;
 - chart refreshes per second on the first Chromium watcher (the loss chart's newest step changing), and the
   loss charts the server sent each protocol watcher per second (median and lowest);
@@ -325,9 +326,10 @@ def measure(k: int, m: int, mode: str, seconds: float, alone: bool, pauses: int,
             res["pause_ms"] = pause_latencies(trainers[0], pauses)
             res["load_after"] = os.getloadavg()
             close_watchers()
-            if alone and m:  # the trainer alone again once the watchers have gone, and `cycles` - 1 more times
-                # with and without them: this VM's speed drifts by tens of percent within minutes, so the ratio
-                # is the mean of the windows with watchers over the mean of those without
+            if alone and m and k == 1:  # the trainer alone again once the watchers have gone, and `cycles` - 1
+                # more times with and without them: this VM's speed drifts by tens of percent within minutes, so
+                # the ratio is the mean of the windows with watchers over the mean of those without (one trainer
+                # only: with two, the other one would still be training)
                 resume(trainers[0])
                 time.sleep(3)
                 res["alone_after"] = [rates(trainers[:1], seconds)[0]]

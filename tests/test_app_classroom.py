@@ -240,8 +240,8 @@ def test_watchers_redraw_slower_beyond_the_servers_full_rate_and_are_told(monkey
         assert not at.exception
         assert live_every(watch_ws) == 1.5 * REFRESH_S and live_every(watch_ws, 3.0) == 4.5
         captions = [c.value for c in at.sidebar.caption if "watching on this server" in c.value]
-        assert captions == ["30 watching on this server, more than the 20 it redraws every second for: the charts "
-                            "redraw every 1.5 s, so that the run keeps its speed."]
+        assert captions == ["30 watching on this server (more than 20): to keep the run at full speed, the charts "
+                            "redraw every 1.5 s instead of every second."]
         assert live_every(own_ws) is None  # (the watcher's own run waits, paused: no timer)
         assert live_every(SimpleNamespace(run=shared)) == REFRESH_S  # the owner's redraws are not slowed
         monkeypatch.setattr(classroom, "_here", {})  # the others left
