@@ -147,3 +147,14 @@ def test_the_race_charts_reference_labels_sit_in_the_right_margin_too(lang):
         assert a.y == pytest.approx(y), what
         widest = max(text_width(line) for line in a.text.split("<br>")) * CHAR_W * a.font.size
         assert fig.layout.margin.r >= a.xshift + widest, (what, fig.layout.margin.r, a.text)
+
+
+def test_a_race_after_its_first_step_shows_a_dot_per_cell_and_lines_after_that():
+    """One point per cell draws no line in plotly: the first step of a race is a visible dot of each cell."""
+    from charviz.figures import race_loss_figure
+
+    for n, mode in ((1, "lines+markers"), (2, "lines"), (50, "lines")):
+        hist = {c: [{"step": i, "bits": 2.0 - i / 100} for i in range(1, n + 1)] for c in ("rnn", "lstm", "gru")}
+        named = [tr for tr in race_loss_figure(hist, 4).data if tr.name]
+        assert [tr.name for tr in named] == ["RNN", "LSTM", "GRU"]
+        assert all(tr.mode == mode and len(tr.x) == n for tr in named), (n, [tr.mode for tr in named])

@@ -32,7 +32,9 @@ def race_loss_figure(history: dict[str, list[dict]], vocab_size: int, height: in
         y = f32([r["bits"] for r in rows])
         if len(x):
             data.append(_line(x, y, "", COLORS[cell], 1, opacity=0.25, showlegend=False, hoverinfo="skip"))
-            data.append(_line(x, smooth(y), CELL_NAMES[cell], COLORS[cell], 3))
+            # (one step so far draws no line: a dot, so that a race paused after its first step shows each cell)
+            one = {"mode": "lines+markers", "marker": {"size": 8}} if len(x) == 1 else {}
+            data.append(_line(x, smooth(y), CELL_NAMES[cell], COLORS[cell], 3, **one))
             finite = y[np.isfinite(y)]
             top = max(top, float(finite.max()) if finite.size else 0.0)
     uniform = float(np.log2(max(vocab_size, 2)))
