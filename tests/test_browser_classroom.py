@@ -20,19 +20,24 @@ def sidebar(page):
     return page.locator("[data-testid='stSidebar']")
 
 
+def train_and_share(owner, url: str) -> str:
+    """The owner's tab: open `url`, Start, Share with the class; -> the code its sidebar shows."""
+    owner.goto(url, timeout=LONG_MS)
+    wait_idle(owner)
+    sidebar(owner).get_by_role("button", name="Start", exact=True).click()
+    wait_step_above(owner, 3, LONG_MS)
+    sidebar(owner).get_by_role("button", name="Share with the class").click()
+    code_box = sidebar(owner).locator("[data-testid='stCode'] code")
+    code_box.wait_for(timeout=TIMEOUT_MS)
+    return code_box.inner_text().strip()
+
+
 def test_a_shared_run_is_watched_live_and_read_only_from_another_tab(app_server, browser):
     owner_ctx = browser.new_context(viewport={"width": 1280, "height": 720})
     student_ctx = browser.new_context(viewport={"width": 1280, "height": 720})
     try:
         owner = owner_ctx.new_page()
-        owner.goto(app_server + "/train", timeout=LONG_MS)
-        wait_idle(owner)
-        sidebar(owner).get_by_role("button", name="Start", exact=True).click()
-        wait_step_above(owner, 3, LONG_MS)
-        sidebar(owner).get_by_role("button", name="Share with the class").click()
-        code_box = sidebar(owner).locator("[data-testid='stCode'] code")
-        code_box.wait_for(timeout=TIMEOUT_MS)
-        code = code_box.inner_text().strip()
+        code = train_and_share(owner, app_server + "/train")
         assert len(code) == 9 and code[4] == "-"
         assert "?watch=" + code in sidebar(owner).inner_text()
 
@@ -80,14 +85,7 @@ def test_a_class_bigger_than_the_full_rate_redraws_slower_and_keeps_following(br
         swarm = None
         try:
             owner = owner_ctx.new_page()
-            owner.goto(url + "/", timeout=LONG_MS)
-            wait_idle(owner)
-            sidebar(owner).get_by_role("button", name="Start", exact=True).click()
-            wait_step_above(owner, 3, LONG_MS)
-            sidebar(owner).get_by_role("button", name="Share with the class").click()
-            code_box = sidebar(owner).locator("[data-testid='stCode'] code")
-            code_box.wait_for(timeout=TIMEOUT_MS)
-            code = code_box.inner_text().strip()
+            code = train_and_share(owner, url + "/")
             student = student_ctx.new_page()
             student.goto(f"{url}/train?watch={code}", timeout=LONG_MS)
             sidebar(student).get_by_text(f"Watching {code}").wait_for(timeout=LONG_MS)

@@ -77,7 +77,9 @@ def chosen(page, step: int):
     return page.get_by_text(re.compile(rf"show the model at step {step:,}\b"))
 
 
-def test_clicking_a_snapshot_diamond_shows_that_step(app_server, page):
+def train_pause_and_redraw(app_server, page) -> int:
+    """Train a little, pause, and open the Train page again; -> the step paused at. A fresh script run of the
+    page draws the paused run once, with no timer: the diamonds stay where drawn."""
     page.goto(f"{app_server}/train")
     wait_idle(page)
     no_exception(page)
@@ -87,11 +89,15 @@ def test_clicking_a_snapshot_diamond_shows_that_step(app_server, page):
     sidebar_button(page, "Resume").wait_for(timeout=TIMEOUT_MS)
     wait_idle(page)
     paused = sidebar_step(page)
-    # a fresh script run of the page draws the paused run once, with no timer: the diamonds stay where drawn
     nav(page, "Home")
     nav(page, "Train")
     page.wait_for_function(f"() => ({DRAWN_JS})() > 0", timeout=60_000)
     wait_idle(page)
+    return paused
+
+
+def test_clicking_a_snapshot_diamond_shows_that_step(app_server, page):
+    paused = train_pause_and_redraw(app_server, page)
     step = hover_a_diamond(page)
     page.mouse.down()
     page.mouse.up()
@@ -196,17 +202,7 @@ def test_a_click_where_a_diamond_was_drawn_just_before_a_redraw_chooses_it(app_s
     about 12 runs); a click there a second after the redraw, with no diamond under the pointer any more, chooses
     nothing. The redraw is made here by widening the x axis of the paused run's chart, as a growing axis does, so
     the test does not depend on when the training redraws."""
-    page.goto(f"{app_server}/train")
-    wait_idle(page)
-    sidebar_button(page, "Start").click()
-    wait_step_above(page, 60, timeout_ms=120_000)
-    sidebar_button(page, "Pause").click()
-    sidebar_button(page, "Resume").wait_for(timeout=TIMEOUT_MS)
-    wait_idle(page)
-    nav(page, "Home")  # (a fresh drawing of the paused run, with no timer)
-    nav(page, "Train")
-    page.wait_for_function(f"() => ({DRAWN_JS})() > 0", timeout=60_000)
-    wait_idle(page)
+    train_pause_and_redraw(app_server, page)
 
     def aim():
         page.wait_for_function(f"() => ({MARKS_JS})().length > 5", timeout=TIMEOUT_MS)
