@@ -1,10 +1,10 @@
 """AppTest: the Gradients page (scalar example, live gradient flow of the session's model)."""
 
-import json
 from pathlib import Path
 
 import pytest
 import streamlit as st
+from conftest import charts
 from streamlit.testing.v1 import AppTest
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "gradients.py")
@@ -18,7 +18,9 @@ def _fresh_session():
 
 
 def _charts(at):
-    return {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    """The page's figures by element id: the scalar example's st.plotly_chart first, then the live model's
+    live charts (charviz.ui.live_chart)."""
+    return {cid: spec for _, spec, cid in charts(at)}
 
 
 def test_page_renders_scalar_example_and_live_flow():

@@ -10,6 +10,7 @@ from charviz.escape import md
 from charviz.i18n import t
 from charviz.inspect import gradient_flow, long_range_recall, scalar_bptt
 from charviz.ui.classroom import taking_turns
+from charviz.ui.live_chart import live_chart
 from charviz.ui.rewind import model_for_view, rewind_slider, view_banner
 from charviz.ui.session import get_workspace
 from charviz.ui.sidebar import live_every
@@ -108,15 +109,15 @@ def page() -> None:
         m1.metric(t("gradients.metric_last"), f"{last:.3g}")
         m2.metric(t("gradients.metric_first", n=len(flow.chars) - 1), f"{first:.3g}")
         m3.metric(t("gradients.metric_ratio"), f"{first / last:.3g}" if last > 0 else "–")
-        st.plotly_chart(figures.gradient_flow_figure(flow, window), key="g_flow", theme=None)
+        # (redrawn in place while the run trains, so a zoom and the hover hold: charviz.ui.live_chart)
+        live_chart(figures.gradient_flow_figure(flow, window), key="g_flow")
         a, b = st.columns(2)
         with a:
             st.subheader(t("gradients.saliency"))
-            st.plotly_chart(figures.saliency_figure(flow), key="g_saliency", theme=None)
+            live_chart(figures.saliency_figure(flow), key="g_saliency")
         with b:
             st.subheader(t("gradients.singular"))
-            st.plotly_chart(figures.singular_values_figure(flow.singular_values, snap.config.cell), key="g_sv",
-                            theme=None)
+            live_chart(figures.singular_values_figure(flow.singular_values, snap.config.cell), key="g_sv")
             st.caption(t("gradients.singular_caption"))
         with st.expander(t("gradients.params")):
             st.plotly_chart(figures.param_grad_figure(flow.param_grad_norms), key="g_params", theme=None)
