@@ -239,6 +239,10 @@ def train_hello(page) -> None:
     """On the Hello page: HELLO_STEPS updates of its own model by its Step button (no timer runs: each click is
     one redraw, and the page shows the model it has drawn)."""
     for n in range(1, HELLO_STEPS + 1):
+        # (its button is keyed by the model's step, charviz/ui/hello.py: while the page is redrawn the old and
+        # the new one are both there, strict mode refuses two, and a click on the old one is ignored)
+        wait_idle(page)
+        expect(page.locator(".st-key-hello_step button")).to_have_count(1, timeout=TIMEOUT_MS)
         page.locator(".st-key-hello_step button").click()
         page.wait_for_function(HELLO_STEPS_JS, arg=n, timeout=TIMEOUT_MS)
     wait_idle(page)

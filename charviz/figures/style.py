@@ -303,10 +303,12 @@ def figure(data: list, title: str, xtitle: str, ytitle: str, height: int, layout
     lay = layout(title, xtitle, ytitle, height, title_chars=title_chars, **(layout_extra or {}))
     named = sum(1 for d in data if d.get("showlegend", True) is not False and d.get("name"))
     if lay["legend"].get("y") == LEGEND_BELOW["y"] and lay.get("showlegend", named > 1):
-        # the legend under the x axis's tick labels and title (plotly places it in units of the plot's height)
+        # the legend at the figure's bottom edge, under the x axis's tick labels and title (room for one row).
+        # Placed in the figure's own units (yref container): a legend that wraps to more rows in a narrow chart
+        # pushes the plot up. In the plot's units (y < 0) plotly kept it inside the figure by moving it up, onto
+        # the axis title (4 entries on 4 rows in a 380 px projector chart: the layout test's rare overlap)
         axis_px = (30 + 26 * (lay["xaxis"]["title"]["text"].count("<br>") + 1 if xtitle else 0)) * scale + 10
-        plot_h = max(100, lay["height"] - lay["margin"]["t"] - axis_px - 40 * scale)
-        lay["legend"] = {**lay["legend"], "y": -axis_px / plot_h, "yanchor": "top"}
+        lay["legend"] = {**lay["legend"], "yref": "container", "y": 0, "yanchor": "bottom"}
         lay["margin"] = {**lay["margin"], "b": int(axis_px + 40 * scale)}
     return go.Figure({"data": data, "layout": lay},
                      _validate=False)
